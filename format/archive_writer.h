@@ -1,0 +1,70 @@
+// Streaming writer of .lmz archives (spec/FORMAT.md). Bytes go out as each
+// block is finished, so the writer works into a pipe; finish() appends the
+// index and the footer that make the archive seekable.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+
+#include "format/io.h"
+#include "libcodec/types.h"
+
+namespace lmz {
+
+class WindowCodec;
+
+struct WriterOptions {
+  // Raw bytes per block (the unit of classification, checksums and fallback).
+  uint32_t block_size = 1u << 20;
+  // Raw bytes per independent window in neural blocks of prose.
+  uint32_t window_size = 16u << 10;
+  // zstd level for blocks that are not text.
+  int zstd_level = 19;
+  // When false, every block goes to zstd or is stored (no neural coding).
+  bool allow_neural = true;
+};
+
+// Totals so far, for progress reports and the CLI's summary line.
+struct WriterStats {
+  uint64_t raw_bytes = 0;        // input bytes taken by write()
+  uint64_t archive_bytes = 0;    // bytes given to the sink
+  uint64_t blocks = 0;           // blocks written
+  uint64_t neural_blocks = 0;
+  uint64_t zstd_blocks = 0;
+  uint64_t stored_blocks = 0;
+};
+
+class ArchiveWriter {
+ public:
+  // `codec` codes the neural blocks; its model hash and stage go into the
+  // archive header. `sink` and `codec` must outlive the writer.
+  ArchiveWriter(ByteSink& sink, WindowCodec& codec, WriterOptions options);
+  ~ArchiveWriter();
+  ArchiveWriter(const ArchiveWriter&) = delete;
+  ArchiveWriter& operator=(const ArchiveWriter&) = delete;
+
+  // Appends input; full blocks are coded and written before this returns.
+  void write(ByteView data);
+
+  // Codes the last partial block, writes the index and footer. Call once;
+  // an archive without finish() is truncated and readers will say so.
+  void finish();
+
+  const WriterStats& stats() const { return stats_; }
+
+  // Called after each block is written (for progress on a terminal).
+  void set_progress(std::function<void(const WriterStats&)> progress) {
+    progress_ = std::move(progress);
+  }
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+  WriterStats stats_;
+  std::function<void(const WriterStats&)> progress_;
+};
+
+// Compresses a whole buffer into an archive (convenience for tests and the daemon).
+Bytes compress_buffer(ByteView data, WindowCodec& codec, const WriterOptions& options);
+
+}  // namespace lmz

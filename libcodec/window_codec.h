@@ -1,0 +1,56 @@
+// Codes independent windows: each window's bytes are coded with a fresh
+// predictor state and a fresh range coder, so any window can be decoded on
+// its own (random access) and many windows can share one model batch.
+//
+// This is the seam between the container (format/) or the daemon (daemon/)
+// and the model: the writer cuts a block into windows and hands them here;
+// the daemon implements the same interface with a scheduler that packs the
+// windows of all its clients into shared batches.
+#pragma once
+
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "libcodec/coding_stage.h"
+#include "libcodec/types.h"
+
+namespace lmz {
+
+class Predictor;
+
+// One coded window, as stored in a neural block.
+struct EncodedWindowView {
+  ByteView coded;       // the window's range-coder bytes
+  size_t raw_size = 0;  // how many bytes it decodes to
+};
+
+class WindowCodec {
+ public:
+  virtual ~WindowCodec() = default;
+
+  // The model every window is coded with.
+  virtual const ModelId& model() const = 0;
+
+  // The coding stage every window goes through (recorded in the archive).
+  virtual StageId stage() const = 0;
+
+  // Codes each window independently; result[i] holds window i's bytes.
+  // Thread-safe.
+  virtual std::vector<Bytes> encode(std::span<const ByteView> windows) = 0;
+
+  // Decodes window i into out[i] (out[i].size() == windows[i].raw_size).
+  // Throws CorruptInput naming the window (its index in this call) when its
+  // bytes are not a valid coding. Never reads outside windows[i].coded.
+  // Thread-safe.
+  virtual void decode(std::span<const EncodedWindowView> windows,
+                      std::span<const MutableByteView> out) = 0;
+};
+
+// The in-process codec: runs the predictor in this process, batching up to
+// predictor.preferred_batch_size() windows per model batch.
+// `predictor` must outlive the codec.
+// Every window is coded through a fresh stage of kind `stage` (coding_stage.h).
+std::unique_ptr<WindowCodec> make_local_window_codec(Predictor& predictor, StageId stage);
+
+}  // namespace lmz
