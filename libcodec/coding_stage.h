@@ -8,6 +8,7 @@
 // and the decoder must make identical decisions on every machine.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 
@@ -36,7 +37,9 @@ class CodingStage {
 using StageId = uint16_t;
 inline constexpr StageId kDirectStage = 0;
 
-// Creates a fresh stage for one window. Throws UsageError for an unknown id.
-std::unique_ptr<CodingStage> make_coding_stage(StageId id);
+// Creates a fresh stage for one window of `window_size` raw bytes (a stage
+// may size its tables from it, so the encoder and the decoder must pass the
+// same value: the window's raw size). Throws UsageError for an unknown id.
+std::unique_ptr<CodingStage> make_coding_stage(StageId id, size_t window_size = 0);
 
 }  // namespace lmz

@@ -51,6 +51,9 @@ class WindowCodec {
 // predictor.preferred_batch_size() windows per model batch.
 // `predictor` must outlive the codec.
 // Every window is coded through a fresh stage of kind `stage` (coding_stage.h).
-std::unique_ptr<WindowCodec> make_local_window_codec(Predictor& predictor, StageId stage);
+// Each call uses up to `threads` threads (0: one per hardware thread); the
+// coded bytes never depend on it.
+std::unique_ptr<WindowCodec> make_local_window_codec(Predictor& predictor, StageId stage,
+                                                     size_t threads = 0);
 
 }  // namespace lmz

@@ -1,0 +1,227 @@
+// The range coder: arithmetic coding over integer frequency tables with a
+// fixed total of kCdfTotal (2^16), and over binary decisions whose
+// probability is given in 16-bit fixed point.
+//
+// Design (spec/FORMAT.md, "Range coder", describes the bytes it writes):
+// - 64-bit range and low registers. After every coded symbol the range is
+//   renormalised to [2^56, 2^64), so `range >> 16` keeps at least 40 bits and
+//   the probability actually coded differs from the one asked for by less
+//   than 2^-40 relative: the coded length is within a hair of the ideal
+//   sum of -log2 p even for very skewed tables or binary decisions.
+// - Carries are handled as in LZMA: the byte at the top of `low` is held
+//   back (the "cache", followed by a run of 0xFF bytes) until no later carry
+//   can reach it.
+// - Bytes come out most significant first. The coded value is the output
+//   followed by infinitely many zero bytes, so the decoder reads zeros past
+//   the end of its input and finish() drops every trailing zero byte.
+// - finish() writes the shortest output: of all the values in the final
+//   interval it picks the one with the most trailing zero bytes (the smallest
+//   such). That choice is unique, so every symbol sequence has exactly one
+//   coding, and RangeDecoder::finished_exactly() accepts exactly that coding:
+//   any other byte string (garbage, a flipped bit, extra or missing bytes)
+//   is either rejected or is itself the exact coding of what it decodes to.
+//
+// Both sides must call the same coding functions with the same arguments in
+// the same order (encode/get_freq+consume, encode_bit/decode_bit).
+#pragma once
+
+#include <cassert>
+#include <cstddef>
+#include <cstdint>
+
+#include "libcodec/types.h"
+
+namespace lmz {
+
+// True when `cdf` is a valid table: cdf[0] == 0, cdf[256] == kCdfTotal and
+// every symbol has frequency >= 1.
+bool is_valid_cdf(const Cdf& cdf);
+
+class RangeEncoder {
+ public:
+  // Appends the coded bytes to `out` (which must outlive the encoder).
+  // Bytes already in `out` are left alone.
+  explicit RangeEncoder(Bytes& out) : out_(out), start_(out.size()) {}
+  RangeEncoder(const RangeEncoder&) = delete;
+  RangeEncoder& operator=(const RangeEncoder&) = delete;
+
+  // Codes a symbol occupying [cum, cum + freq) of the total kCdfTotal.
+  // Requires freq >= 1 and cum + freq <= kCdfTotal (throws UsageError
+  // otherwise, rather than writing a stream that cannot be decoded).
+  void encode(uint32_t cum, uint32_t freq) {
+    if (cum >= kCdfTotal || freq == 0 || freq > kCdfTotal - cum) invalid_frequency(cum, freq);
+    const uint64_t r = range_ >> kCdfBits;
+    add_low(r * cum);
+    range_ = r * freq;
+    normalize();
+  }
+
+  // Codes byte `symbol` with the frequency table `cdf`.
+  void encode_symbol(const Cdf& cdf, uint8_t symbol) {
+    assert(is_valid_cdf(cdf));
+    encode(cdf[symbol], cdf[symbol + 1] - cdf[symbol]);
+  }
+
+  // Codes one binary decision. `p1` is the probability that bit == 1 in
+  // units of 2^-16 and must be in [1, 65535] (checked only by assert: the
+  // caller's probabilities are clamped by construction). Exact: the
+  // decision splits the range at (range >> 16) * p1; bit 1 takes the lower
+  // part, bit 0 the upper part.
+  void encode_bit(uint32_t p1, int bit) {
+    assert(p1 >= 1 && p1 < kCdfTotal);
+    const uint64_t bound = (range_ >> kCdfBits) * p1;
+    if (bit) {
+      range_ = bound;
+    } else {
+      add_low(bound);
+      range_ -= bound;
+    }
+    normalize();
+  }
+
+  // Writes the final bytes (the shortest output that decodes correctly, see
+  // above). No coding call is allowed afterwards. Coding nothing at all
+  // writes nothing.
+  void finish();
+
+  // Bytes appended to `out` so far (complete after finish()).
+  size_t bytes_written() const { return out_.size() - start_; }
+
+ private:
+  static constexpr uint64_t kTop = uint64_t{1} << 56;
+
+  void add_low(uint64_t x) {
+    const uint64_t sum = low_ + x;
+    carry_ |= static_cast<uint32_t>(sum < low_);
+    low_ = sum;
+  }
+  void normalize() {
+    while (range_ < kTop) {
+      range_ <<= 8;
+      shift_low();
+    }
+  }
+  // Moves the top byte of low_ into the held-back bytes, emitting those that
+  // no later carry can change.
+  void shift_low();
+  // Emits the held-back bytes with the pending carry applied.
+  void flush_held();
+  [[noreturn]] static void invalid_frequency(uint32_t cum, uint32_t freq);
+
+  Bytes& out_;
+  size_t start_;
+  uint64_t low_ = 0;               // low end of the interval, below the held bytes
+  uint64_t range_ = ~uint64_t{0};  // width of the interval
+  uint32_t carry_ = 0;             // 1 when low_ overflowed since the last shift
+  bool has_cache_ = false;         // whether cache_ holds a byte
+  uint8_t cache_ = 0;              // held-back byte that a carry may still increment
+  uint64_t pending_ff_ = 0;        // 0xFF bytes held back after cache_
+  bool finished_ = false;
+};
+
+class RangeDecoder {
+ public:
+  // Decodes `bytes` (which must outlive the decoder). Reads only inside
+  // `bytes`; positions past the end read as zero.
+  explicit RangeDecoder(ByteView bytes);
+  RangeDecoder(const RangeDecoder&) = delete;
+  RangeDecoder& operator=(const RangeDecoder&) = delete;
+
+  // First half of decoding a symbol: returns the target in [0, kCdfTotal);
+  // the caller finds the symbol with cum <= target < cum + freq and calls
+  // consume(cum, freq). On invalid input the target is clamped into range
+  // and failed() becomes true.
+  uint32_t get_freq() {
+    r_ = range_ >> kCdfBits;
+    const uint64_t target = code_ / r_;
+    if (target >= kCdfTotal) {
+      failed_ = true;
+      return kCdfTotal - 1;
+    }
+    return static_cast<uint32_t>(target);
+  }
+
+  // Second half: removes the symbol [cum, cum + freq) that get_freq()'s
+  // target fell in. An impossible (cum, freq) marks the stream failed and
+  // never makes the decoder loop or read out of bounds.
+  void consume(uint32_t cum, uint32_t freq) {
+    if (cum >= kCdfTotal || freq == 0 || freq > kCdfTotal - cum) {
+      failed_ = true;
+      cum = 0;
+      freq = 1;
+    }
+    code_ -= r_ * cum;
+    range_ = r_ * freq;
+    if (code_ >= range_) failed_ = true;  // target was not in [cum, cum + freq)
+    normalize();
+  }
+
+  // Decodes a byte coded with RangeEncoder::encode_symbol(cdf, ...). Never
+  // indexes outside `cdf`; an invalid table marks the stream failed (the
+  // decoder is robust to it, so the caller may validate tables or not).
+  uint8_t decode_symbol(const Cdf& cdf) {
+    const uint32_t target = get_freq();
+    // Largest s in [0, 255] with cdf[s] <= target (binary search).
+    uint32_t lo = 0;
+    uint32_t size = 256;
+    while (size > 1) {
+      const uint32_t half = size / 2;
+      if (cdf[lo + half] <= target) lo += half;
+      size -= half;
+    }
+    consume(cdf[lo], cdf[lo + 1] - cdf[lo]);
+    return static_cast<uint8_t>(lo);
+  }
+
+  // Decodes one binary decision coded by RangeEncoder::encode_bit(p1, ...).
+  int decode_bit(uint32_t p1) {
+    assert(p1 >= 1 && p1 < kCdfTotal);
+    const uint64_t bound = (range_ >> kCdfBits) * p1;
+    int bit;
+    if (code_ < bound) {
+      range_ = bound;
+      bit = 1;
+    } else {
+      code_ -= bound;
+      range_ -= bound;
+      bit = 0;
+    }
+    normalize();
+    return bit;
+  }
+
+  // True once the input has shown itself to be invalid. Decoding may go on
+  // (it stays in bounds and terminates) but the result is meaningless.
+  bool failed() const { return failed_; }
+
+  // Call after the last symbol. True iff the input is exactly the coding
+  // RangeEncoder::finish() would have written for the decoded symbols: no
+  // failure, no bytes left unread, no trailing zero byte, and the coded value
+  // is the one finish() picks in the final interval.
+  bool finished_exactly() const;
+
+ private:
+  static constexpr uint64_t kTop = uint64_t{1} << 56;
+
+  uint8_t next_byte() {
+    const uint8_t b = pos_ < size_ ? data_[pos_] : 0;
+    ++pos_;
+    return b;
+  }
+  void normalize() {
+    while (range_ < kTop) {
+      range_ <<= 8;
+      code_ = (code_ << 8) | next_byte();
+    }
+  }
+
+  const uint8_t* data_;
+  size_t size_;
+  uint64_t pos_ = 0;   // bytes shifted into code_ so far, including virtual zeros
+  uint64_t code_ = 0;  // coded value minus the interval's low end
+  uint64_t range_ = ~uint64_t{0};
+  uint64_t r_ = 0;  // range_ >> kCdfBits, from the last get_freq()
+  bool failed_ = false;
+};
+
+}  // namespace lmz
