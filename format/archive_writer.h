@@ -5,8 +5,10 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 
 #include "format/io.h"
+#include "libcodec/classifier.h"
 #include "libcodec/types.h"
 
 namespace lmz {
@@ -14,30 +16,49 @@ namespace lmz {
 class WindowCodec;
 
 struct WriterOptions {
-  // Raw bytes per block (the unit of classification, checksums and fallback).
+  // Raw bytes per block (the unit of classification, checksums and
+  // fallback), 1 .. 64 MiB. The writer also ends a block early where the
+  // data changes between text and binary, so text keeps the neural codec.
   uint32_t block_size = 1u << 20;
-  // Raw bytes per independent window in neural blocks of prose.
+  // Raw bytes per independent window in neural blocks of prose (and of log-
+  // like text unless log_window_size is set). At most 65,536 windows may
+  // make a block: block_size / window_size <= 65,536.
   uint32_t window_size = 16u << 10;
-  // zstd level for blocks that are not text.
+  // Window size for blocks the classifier finds log-like (TextKind::kLog);
+  // 0 means window_size. To be set by measurement.
+  uint32_t log_window_size = 0;
+  // zstd level (1 .. 22) for blocks that are not text, and for text blocks
+  // that the neural codec does not make smaller than zstd does.
   int zstd_level = 19;
   // When false, every block goes to zstd or is stored (no neural coding).
   bool allow_neural = true;
+  // Raw bytes of whole blocks the writer gathers before coding them, so that
+  // one WindowCodec::encode call gets the windows of many blocks (a GPU model
+  // wants thousands of windows per batch: 16 MiB is 1,024 windows of 16 KiB).
+  // Output lags input by at most this plus two blocks; memory is about twice
+  // this. A value below block_size codes each block alone.
+  uint64_t batch_bytes = uint64_t{16} << 20;
+  // How the writer tells text from binary (libcodec/classifier.h).
+  ClassifierOptions classifier;
 };
 
 // Totals so far, for progress reports and the CLI's summary line.
 struct WriterStats {
-  uint64_t raw_bytes = 0;        // input bytes taken by write()
-  uint64_t archive_bytes = 0;    // bytes given to the sink
-  uint64_t blocks = 0;           // blocks written
+  uint64_t raw_bytes = 0;      // input bytes taken by write()
+  uint64_t archive_bytes = 0;  // bytes given to the sink
+  uint64_t blocks = 0;         // blocks written
   uint64_t neural_blocks = 0;
   uint64_t zstd_blocks = 0;
   uint64_t stored_blocks = 0;
+  uint64_t members = 0;  // members started (a new one every 2^20 blocks)
 };
 
 class ArchiveWriter {
  public:
   // `codec` codes the neural blocks; its model hash and stage go into the
-  // archive header. `sink` and `codec` must outlive the writer.
+  // archive header. `sink` and `codec` must outlive the writer. Throws
+  // UsageError for options out of range. After any exception from write()
+  // or finish() the archive is incomplete and the writer refuses more work.
   ArchiveWriter(ByteSink& sink, WindowCodec& codec, WriterOptions options);
   ~ArchiveWriter();
   ArchiveWriter(const ArchiveWriter&) = delete;

@@ -2,7 +2,9 @@
 // binds them to files and pipes; the daemon to socket streams; tests to memory.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
+#include <cstring>
 
 #include "libcodec/types.h"
 
@@ -39,6 +41,34 @@ class MemorySink final : public ByteSink {
  public:
   void write(ByteView bytes) override { data.insert(data.end(), bytes.begin(), bytes.end()); }
   Bytes data;
+};
+
+// Reads a byte buffer front to back. The buffer must outlive the source.
+class MemorySource final : public ByteSource {
+ public:
+  explicit MemorySource(ByteView data) : data_(data) {}
+  size_t read(MutableByteView out) override {
+    size_t n = std::min(out.size(), data_.size() - pos_);
+    if (n > 0) std::memcpy(out.data(), data_.data() + pos_, n);
+    pos_ += n;
+    return n;
+  }
+
+ private:
+  ByteView data_;
+  size_t pos_ = 0;
+};
+
+// Random access into a byte buffer. The buffer must outlive the source.
+class MemoryRandomAccessSource final : public RandomAccessSource {
+ public:
+  explicit MemoryRandomAccessSource(ByteView data) : data_(data) {}
+  uint64_t size() const override { return data_.size(); }
+  // Defined in format/io.cc (throws CorruptInput past the end).
+  void read_at(uint64_t offset, MutableByteView out) const override;
+
+ private:
+  ByteView data_;
 };
 
 }  // namespace lmz

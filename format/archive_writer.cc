@@ -1,0 +1,313 @@
+#include "format/archive_writer.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <future>
+#include <span>
+#include <vector>
+
+#include "format/layout.h"
+#include "libcodec/errors.h"
+#include "libcodec/hash.h"
+#include "libcodec/window_codec.h"
+#include "libcodec/zstd_codec.h"
+
+namespace lmz {
+
+using format::Codec;
+using format::Content;
+using format::FrameHeader;
+
+struct ArchiveWriter::State {
+  State(ByteSink& s, WindowCodec& c, WriterOptions o) : sink(s), codec(c), options(o) {}
+
+  void put(ByteView bytes, WriterStats& stats);
+  void open_member(WriterStats& stats);
+  void close_member(WriterStats& stats);
+  // Queues a block; codes the queue when it holds batch_bytes.
+  void queue_block(WriterStats& stats, ByteView raw, bool text,
+                   const std::function<void(const WriterStats&)>& progress);
+  // Codes every queued block (the windows of all of them in one call to the
+  // codec) and writes their frames in order.
+  void code_queue(WriterStats& stats, const std::function<void(const WriterStats&)>& progress);
+  // Writes one block's frame, choosing among the candidate codings.
+  void write_block(WriterStats& stats, ByteView raw, Content content, uint32_t window_size,
+                   std::span<const ByteView> windows, std::span<Bytes> coded,
+                   const Bytes& zstd_payload);
+  // Codes the buffered bytes as blocks, one per text or binary run. Unless
+  // `final`, the last run stays buffered: it may go on in the next input.
+  void flush_runs(WriterStats& stats, bool final,
+                  const std::function<void(const WriterStats&)>& progress);
+
+  ByteSink& sink;
+  WindowCodec& codec;
+  WriterOptions options;
+  Bytes buffer;  // raw bytes not yet in a block (at most block_size)
+  bool finished = false;
+  bool broken = false;
+
+  // The member being written.
+  bool member_open = false;
+  uint64_t member_bytes = 0;  // bytes of the member written so far
+  uint64_t member_raw = 0;
+  std::vector<format::IndexEntry> index;
+
+  // Blocks cut but not yet coded.
+  struct QueuedBlock {
+    Bytes raw;
+    bool text = false;
+  };
+  std::vector<QueuedBlock> queue;
+  uint64_t queued_bytes = 0;
+};
+
+namespace {
+
+void check_window_size(uint32_t window_size, uint32_t block_size, const char* name) {
+  if (window_size == 0) throw UsageError(fmt::format("{} must be at least 1", name));
+  uint64_t windows = (uint64_t{block_size} + window_size - 1) / window_size;
+  if (windows > format::kMaxWindowsPerBlock) {
+    throw UsageError(
+        fmt::format("{} {} is too small for block size {} (at most {} windows a block)", name,
+                    window_size, block_size, format::kMaxWindowsPerBlock));
+  }
+}
+
+}  // namespace
+
+ArchiveWriter::ArchiveWriter(ByteSink& sink, WindowCodec& codec, WriterOptions options) {
+  if (options.block_size == 0 || options.block_size > format::kMaxBlockSize) {
+    throw UsageError(fmt::format("block size {} out of range (1 .. {})", options.block_size,
+                                 format::kMaxBlockSize));
+  }
+  if (options.log_window_size == 0) options.log_window_size = options.window_size;
+  check_window_size(options.window_size, options.block_size, "window size");
+  check_window_size(options.log_window_size, options.block_size, "log window size");
+  // A window never exceeds its block (spec/FORMAT.md, "Limits").
+  options.window_size = std::min(options.window_size, options.block_size);
+  options.log_window_size = std::min(options.log_window_size, options.block_size);
+  if (options.zstd_level < 1 || options.zstd_level > zstd::max_level()) {
+    throw UsageError(
+        fmt::format("zstd level {} out of range (1 .. {})", options.zstd_level, zstd::max_level()));
+  }
+  if (codec.model().name.size() > format::kMaxModelNameLength) {
+    throw UsageError(fmt::format("model name '{}' is longer than {} bytes", codec.model().name,
+                                 format::kMaxModelNameLength));
+  }
+  state_ = std::make_unique<State>(sink, codec, options);
+  state_->buffer.reserve(options.block_size);
+}
+
+ArchiveWriter::~ArchiveWriter() = default;
+
+// Writes bytes of the current member and counts them.
+void ArchiveWriter::State::put(ByteView bytes, WriterStats& stats) {
+  sink.write(bytes);
+  member_bytes += bytes.size();
+  stats.archive_bytes += bytes.size();
+}
+
+void ArchiveWriter::State::open_member(WriterStats& stats) {
+  if (member_open) return;
+  format::Header h;
+  h.stage = codec.stage();
+  h.model_hash = codec.model().hash;
+  h.model_name = codec.model().name;
+  h.block_size = options.block_size;
+  member_open = true;
+  member_bytes = 0;
+  member_raw = 0;
+  index.clear();
+  ++stats.members;
+  put(format::encode_header(h), stats);
+}
+
+void ArchiveWriter::State::close_member(WriterStats& stats) {
+  uint64_t index_offset = member_bytes + format::kEndMarkerSize;
+  Bytes index_bytes = format::encode_index(index, member_raw);
+  format::Footer footer;
+  footer.member_size = index_offset + index_bytes.size() + format::kFooterSize;
+  footer.raw_size = member_raw;
+  footer.index_offset = index_offset;
+  footer.block_count = static_cast<uint32_t>(index.size());
+  put(format::encode_end_marker(footer.block_count), stats);
+  put(index_bytes, stats);
+  put(format::encode_footer(footer), stats);
+  member_open = false;
+}
+
+void ArchiveWriter::State::queue_block(WriterStats& stats, ByteView raw, bool text,
+                                       const std::function<void(const WriterStats&)>& progress) {
+  queue.push_back(QueuedBlock{Bytes(raw.begin(), raw.end()), text});
+  queued_bytes += raw.size();
+  if (queued_bytes >= options.batch_bytes) code_queue(stats, progress);
+}
+
+void ArchiveWriter::State::code_queue(WriterStats& stats,
+                                      const std::function<void(const WriterStats&)>& progress) {
+  size_t n = queue.size();
+  if (n == 0) return;
+  std::vector<Content> content(n, Content::kBinary);
+  std::vector<uint32_t> window_size(n, 0);
+  std::vector<ByteView> windows;
+  std::vector<size_t> first_window(n + 1, 0);
+  for (size_t i = 0; i < n; ++i) {
+    ByteView raw = queue[i].raw;
+    first_window[i] = windows.size();
+    if (queue[i].text) {
+      content[i] = classify_text(raw) == TextKind::kLog ? Content::kLog : Content::kProse;
+    }
+    if (queue[i].text && options.allow_neural) {
+      window_size[i] = content[i] == Content::kLog ? options.log_window_size : options.window_size;
+      for (size_t off = 0; off < raw.size(); off += window_size[i]) {
+        windows.push_back(raw.subspan(off, std::min<size_t>(window_size[i], raw.size() - off)));
+      }
+    }
+  }
+  first_window[n] = windows.size();
+
+  // zstd codes every block beside the neural codec, which takes far longer.
+  auto zstd_future = std::async(std::launch::async, [this] {
+    std::vector<Bytes> out;
+    for (const QueuedBlock& b : queue) out.push_back(zstd::compress(b.raw, options.zstd_level));
+    return out;
+  });
+  std::vector<Bytes> coded;
+  if (!windows.empty()) coded = codec.encode(windows);
+  std::vector<Bytes> zstd_payloads = zstd_future.get();
+  if (coded.size() != windows.size()) throw std::logic_error("WindowCodec::encode: wrong count");
+
+  for (size_t i = 0; i < n; ++i) {
+    size_t w0 = first_window[i];
+    size_t wn = first_window[i + 1] - w0;
+    write_block(stats, queue[i].raw, content[i], window_size[i],
+                std::span<const ByteView>(windows).subspan(w0, wn),
+                std::span<Bytes>(coded).subspan(w0, wn), zstd_payloads[i]);
+    if (progress) progress(stats);
+  }
+  queue.clear();
+  queued_bytes = 0;
+}
+
+void ArchiveWriter::State::write_block(WriterStats& stats, ByteView raw, Content content,
+                                       uint32_t window_size, std::span<const ByteView> windows,
+                                       std::span<Bytes> coded, const Bytes& zstd_payload) {
+  open_member(stats);
+  if (index.size() == format::kMaxBlocksPerMember) {
+    close_member(stats);
+    open_member(stats);
+  }
+  FrameHeader f;
+  f.raw_size = static_cast<uint32_t>(raw.size());
+  f.raw_check = xxh3_64(raw);
+  f.content = content;
+
+  // Candidates: neural (text only), zstd, stored; the smallest frame wins,
+  // and the neural codec must beat zstd strictly.
+  uint64_t stored_frame = FrameHeader::frame_header_size(Codec::kStored, 0) + raw.size();
+  uint64_t zstd_frame = FrameHeader::frame_header_size(Codec::kZstd, 0) + zstd_payload.size();
+  uint64_t neural_frame = UINT64_MAX;
+  if (!windows.empty()) {
+    neural_frame = FrameHeader::frame_header_size(Codec::kNeural, windows.size());
+    for (const Bytes& c : coded) neural_frame += c.size();
+  }
+
+  Bytes neural_payload;
+  ByteView payload;
+  if (neural_frame < zstd_frame && neural_frame < stored_frame) {
+    f.codec = Codec::kNeural;
+    f.window_size = window_size;
+    for (size_t i = 0; i < windows.size(); ++i) {
+      f.windows.push_back(format::WindowEntry{static_cast<uint32_t>(windows[i].size()),
+                                              static_cast<uint32_t>(coded[i].size()),
+                                              format::xxh3_32(windows[i])});
+      neural_payload.insert(neural_payload.end(), coded[i].begin(), coded[i].end());
+    }
+    payload = neural_payload;
+    ++stats.neural_blocks;
+  } else if (zstd_frame < stored_frame) {
+    f.codec = Codec::kZstd;
+    payload = zstd_payload;
+    ++stats.zstd_blocks;
+  } else {
+    f.codec = Codec::kStored;
+    payload = raw;
+    ++stats.stored_blocks;
+  }
+  f.payload_size = static_cast<uint32_t>(payload.size());
+  f.payload_check = xxh3_64(payload);
+
+  index.push_back(format::index_entry_for(f, member_raw, member_bytes));
+  put(format::encode_frame_header(f), stats);
+  put(payload, stats);
+  member_raw += raw.size();
+  ++stats.blocks;
+}
+
+void ArchiveWriter::State::flush_runs(WriterStats& stats, bool final,
+                                      const std::function<void(const WriterStats&)>& progress) {
+  ByteView data = buffer;
+  std::vector<ContentRun> runs;
+  if (data.empty()) {
+    // Nothing buffered.
+  } else if (options.allow_neural) {
+    runs = split_into_runs(data, options.classifier);
+  } else {
+    runs.push_back(ContentRun{0, data.size(), looks_like_text(data)});
+  }
+  size_t emit = runs.size();
+  if (!final && runs.size() > 1) --emit;
+  size_t consumed = 0;
+  for (size_t i = 0; i < emit; ++i) {
+    queue_block(stats, data.subspan(runs[i].offset, runs[i].size), runs[i].text, progress);
+    consumed = runs[i].offset + runs[i].size;
+  }
+  buffer.erase(buffer.begin(), buffer.begin() + static_cast<ptrdiff_t>(consumed));
+  if (final) code_queue(stats, progress);
+}
+
+void ArchiveWriter::write(ByteView data) {
+  State& st = *state_;
+  if (st.finished || st.broken) {
+    throw UsageError("ArchiveWriter::write after finish() or after an error");
+  }
+  try {
+    while (!data.empty()) {
+      size_t take = std::min(data.size(), st.options.block_size - st.buffer.size());
+      st.buffer.insert(st.buffer.end(), data.begin(), data.begin() + static_cast<ptrdiff_t>(take));
+      data = data.subspan(take);
+      stats_.raw_bytes += take;
+      if (st.buffer.size() == st.options.block_size) st.flush_runs(stats_, false, progress_);
+    }
+  } catch (...) {
+    st.broken = true;
+    throw;
+  }
+}
+
+void ArchiveWriter::finish() {
+  State& st = *state_;
+  if (st.finished || st.broken) {
+    throw UsageError("ArchiveWriter::finish called twice or after an error");
+  }
+  try {
+    st.flush_runs(stats_, true, progress_);
+    st.open_member(stats_);
+    st.close_member(stats_);
+    st.finished = true;
+  } catch (...) {
+    st.broken = true;
+    throw;
+  }
+}
+
+Bytes compress_buffer(ByteView data, WindowCodec& codec, const WriterOptions& options) {
+  MemorySink sink;
+  ArchiveWriter writer(sink, codec, options);
+  writer.write(data);
+  writer.finish();
+  return std::move(sink.data);
+}
+
+}  // namespace lmz
