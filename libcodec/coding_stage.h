@@ -37,6 +37,11 @@ class CodingStage {
 using StageId = uint16_t;
 inline constexpr StageId kDirectStage = 0;
 
+// The stage compression uses unless told otherwise, the same for the CLI and
+// the daemon: context mixing (spec/MIXING.md), which is what makes logs and
+// other repetitive text small.
+StageId default_stage();
+
 // Creates a fresh stage for one window of `window_size` raw bytes (a stage
 // may size its tables from it, so the encoder and the decoder must pass the
 // same value: the window's raw size). Throws UsageError for an unknown id.

@@ -6,13 +6,15 @@
 
 namespace lmz {
 
-bool neural_engine_available() { return false; }
+bool neural_engine_available() {
+  return false;
+}
 
 std::unique_ptr<Predictor> load_neural_model(const std::filesystem::path& path, Device) {
-  throw UsageError(fmt::format(
-      "cannot load model file {}: this lmz was built without the neural engine "
-      "(LMZ_WITH_TORCH=OFF)",
-      path.string()));
+  throw UsageError(
+      fmt::format("cannot load model file {}: this lmz was built without the neural engine "
+                  "(LMZ_WITH_TORCH=OFF)",
+                  path.string()));
 }
 
 }  // namespace lmz

@@ -1,0 +1,42 @@
+// Where the CLI's window coding runs. Today it runs in this process, with
+// the model loaded through ModelRegistry. The daemon client (`--daemon`, a
+// later issue) will implement the same interface by sending windows to
+// lmzd; the commands (commands.h) only see this interface.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "format/archive_reader.h"
+#include "libcodec/coding_stage.h"
+#include "libcodec/model_registry.h"
+
+namespace lmz {
+class WindowCodec;
+}
+
+namespace lmz::cli {
+
+class CodecBackend {
+ public:
+  virtual ~CodecBackend() = default;
+
+  // The codec to compress with (the user's --model, or the default model).
+  // Loads the model on first use. Throws UsageError for an unknown model.
+  virtual WindowCodec& compress_codec() = 0;
+
+  // Finds the codec for the model an archive names; throws ModelMismatch
+  // (naming the hash) when it is not installed.
+  virtual CodecResolver resolver() = 0;
+};
+
+struct BackendOptions {
+  ModelOptions models;              // models directory and device
+  std::string model;                // empty: the registry's default model
+  StageId stage = default_stage();  // coding stage for compression
+};
+
+// The in-process backend.
+std::unique_ptr<CodecBackend> make_in_process_backend(const BackendOptions& options);
+
+}  // namespace lmz::cli

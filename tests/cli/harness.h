@@ -1,0 +1,76 @@
+// Runs the built `lmz` binary (LMZ_CLI_PATH) in a scratch directory and
+// captures its exit status, standard output and standard error. Shared by
+// the CLI integration tests.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace lmz::test {
+
+using Blob = std::string;  // file contents, any bytes
+
+struct RunOptions {
+  std::filesystem::path cwd;               // empty: the current directory
+  std::optional<Blob> stdin_data;          // absent: /dev/null
+  bool stdout_is_terminal = false;         // attach a pseudo-terminal as stdout
+  bool stdin_is_terminal = false;          // attach a pseudo-terminal as stdin
+  std::map<std::string, std::string> env;  // extra environment variables
+};
+
+struct RunResult {
+  int exit_code = -1;  // -1: killed by a signal
+  Blob out;
+  std::string err;
+};
+
+inline RunOptions in_dir(const std::filesystem::path& cwd) {
+  RunOptions options;
+  options.cwd = cwd;
+  return options;
+}
+inline RunOptions with_stdin(Blob data) {
+  RunOptions options;
+  options.stdin_data = std::move(data);
+  return options;
+}
+
+// Runs LMZ_CLI_PATH with `args` (without argv[0]).
+RunResult run_lmz(const std::vector<std::string>& args, const RunOptions& options = {});
+
+// A fresh directory under $TMPDIR, removed with everything in it.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
+  // Names of the files in the directory, sorted.
+  std::vector<std::string> list() const;
+
+ private:
+  std::filesystem::path path_;
+};
+
+Blob read_file(const std::filesystem::path& path);
+void write_file(const std::filesystem::path& path, const Blob& data);
+
+// Deterministic test data.
+Blob random_bytes(size_t size, uint64_t seed);
+Blob english_text(size_t size, uint64_t seed);  // words, punctuation, lines
+Blob log_text(size_t size, uint64_t seed);      // timestamped log lines
+
+// The held-out corpora directory: $LMZ_CORPORA_DIR/heldout, else
+// LMZ_CORPORA_DIR (compile definition)/heldout. Empty when it does not exist.
+std::filesystem::path heldout_corpora_dir();
+
+// A short description of a run for failure messages.
+std::string describe(const RunResult& result);
+
+}  // namespace lmz::test
