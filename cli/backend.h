@@ -1,7 +1,6 @@
-// Where the CLI's window coding runs. Today it runs in this process, with
-// the model loaded through ModelRegistry. The daemon client (`--daemon`, a
-// later issue) will implement the same interface by sending windows to
-// lmzd; the commands (commands.h) only see this interface.
+// Where the CLI's window coding runs: in this process, with the model loaded
+// through ModelRegistry (below), or on lmzd (daemon_backend.h). The commands
+// (commands.h) only see this interface.
 #pragma once
 
 #include <memory>

@@ -10,20 +10,21 @@
 
 #include "cli/backend.h"
 #include "cli/commands.h"
+#include "cli/daemon_backend.h"
 #include "cli/exit_codes.h"
 #include "cli/options.h"
 #include "cli/signal_cleanup.h"
 
 namespace {
 
-// The one place that decides how the CLI codes windows. The daemon client
-// (--daemon, a later issue) will return its backend from here.
+// The one place that decides how the CLI codes windows: on lmzd or in this
+// process (daemon_backend.h).
 std::unique_ptr<lmz::cli::CodecBackend> make_backend(const lmz::cli::Options& opts) {
   lmz::cli::BackendOptions backend;
   backend.models.models_dir = opts.models_dir;
   backend.models.device = opts.device;
   backend.model = opts.model;
-  return lmz::cli::make_in_process_backend(backend);
+  return lmz::cli::make_backend(backend, opts.daemon, opts.socket, opts.verbosity);
 }
 
 }  // namespace

@@ -16,7 +16,7 @@ namespace {
 bool long_option_takes_value(std::string_view name) {
   return name == "output" || name == "range" || name == "model" || name == "models-dir" ||
          name == "device" || name == "block-size" || name == "window-size" ||
-         name == "log-window-size" || name == "zstd-level";
+         name == "log-window-size" || name == "zstd-level" || name == "socket";
 }
 
 uint32_t parse_u32_size(std::string_view text, std::string_view what) {
@@ -88,6 +88,19 @@ void apply(Options& opts, std::string_view name, const std::string* value, bool&
     opts.zstd_level = parse_level(need());
   } else if (name == "no-neural") {
     opts.no_neural = true;
+  } else if (name == "daemon") {
+    if (opts.daemon == DaemonUse::kForbidden) {
+      throw UsageError("--daemon and --local exclude each other");
+    }
+    opts.daemon = DaemonUse::kRequired;
+  } else if (name == "local") {
+    if (opts.daemon == DaemonUse::kRequired) {
+      throw UsageError("--daemon and --local exclude each other");
+    }
+    opts.daemon = DaemonUse::kForbidden;
+  } else if (name == "socket") {
+    if (need().empty()) throw UsageError("--socket needs the path of lmzd's socket");
+    opts.socket = need();
   } else {
     std::string shown = name.size() == 1 ? fmt::format("-{}", name) : fmt::format("--{}", name);
     throw UsageError(fmt::format("unknown option '{}' (see lmz --help)", shown));
@@ -262,18 +275,38 @@ Output:
 Codec:
       --model NAME|PATH model to compress with: a name installed in the models
                         directory, a .lmzm file, or "order2" (the small
-                        built-in context model). Default: $LMZ_MODEL, else the
-                        default in spec/MODEL.md. Decompression always uses
-                        the model the archive names (found by its hash).
+                        built-in context model). Default: $LMZ_MODEL, else
+                        lmzd's model when lmz uses lmzd, else "large" on
+                        CUDA, else "small", else "order2" (the first one
+                        installed; spec/MODEL.md). Decompression uses the model
+                        the archive names (found by its hash).
       --models-dir DIR  where installed models are looked up
-                        (default: $LMZ_MODELS_DIR, else {})
-      --device DEV      auto, cpu or cuda (default auto: cuda when present)
+                        (default: $LMZ_MODELS_DIR, else {},
+                        else the source tree's models/ for an uninstalled build)
+      --device DEV      auto, cpu or cuda (default auto: cuda when present);
+                        lmzd runs on its own device
       --block-size N    raw bytes per block (default 1M)
       --window-size N   raw bytes per independently coded window of prose
                         (default 16K; smaller: faster --range, larger: smaller)
       --log-window-size N  the same for log-like text (default 256K)
       --zstd-level N    zstd level for blocks that are not text, 1-22
       --no-neural       code every block with zstd or store it (no model)
+
+Daemon (lmzd keeps a model loaded, on a GPU if there is one, and batches the
+work of all its clients):
+      --daemon          code through lmzd; fail (status 4) when its socket
+                        does not answer, and (status 3) when lmzd lacks the
+                        model asked for or the one an archive names
+      --local           never contact lmzd; code in this process
+      --socket PATH     lmzd's socket (default: $LMZ_SOCKET, else
+                        /run/lmz/lmzd.sock)
+  With neither flag lmz uses lmzd when its socket answers and works in this
+  process otherwise (-v says which). With the same model, archives are byte
+  for byte the same either way. Without --model (and $LMZ_MODEL) lmz
+  compresses with lmzd's model; a model lmzd does not have (by --model, or
+  named by an archive) is coded in this process instead. Decompression, -t
+  and --range have lmzd decode only the windows they need; lmz reads the
+  files, lmzd never opens them.
 
   -h, --help            show this help
   -V, --version         show the version
@@ -287,8 +320,10 @@ Exit status:
   {}  usage error: bad option, unknown suffix, output exists (use -f), refusing
      to write compressed data to a terminal
   {}  corrupt input: not an lmz archive, truncated, checksum mismatch
-  {}  model mismatch: the archive's model is not installed
-  {}  I/O error: a file cannot be opened, read, written or renamed
+  {}  model mismatch: the archive's model is not installed (with --daemon:
+     lmzd does not have the model)
+  {}  I/O error: a file cannot be opened, read, written or renamed; with
+     --daemon, lmzd's socket does not answer or the connection broke
   {}  internal error (a bug, or out of memory)
 With several files, lmz goes on after a failure and exits with the status of
 the first file that failed.
@@ -303,6 +338,7 @@ Examples:
   lmz info --json j.lmz          sizes, blocks, codecs and model as JSON
   lmz --range 1M:4K j.lmz        4 KiB of the data starting at offset 1 MiB
   lmz --model order2 data.txt    compress with the built-in context model
+  lmz --daemon -v big.log        compress through lmzd, or fail if it is down
 )",
       LMZ_MODELS_INSTALL_DIR, kExitOk, kExitUsage, kExitCorrupt, kExitModelMismatch, kExitIo,
       kExitInternal);

@@ -23,6 +23,13 @@ enum class Mode {
   kVersion,     // -V
 };
 
+// Whether the windows are coded by lmzd (daemon/client.h) or in this process.
+enum class DaemonUse {
+  kAuto,      // the daemon when its socket answers, else in-process
+  kRequired,  // --daemon: the daemon or an error
+  kForbidden  // --local: never contact the daemon
+};
+
 // A byte range of the decompressed data; length absent means "to the end".
 struct ByteRange {
   uint64_t offset = 0;
@@ -49,6 +56,9 @@ struct Options {
   std::optional<uint32_t> log_window_size;
   std::optional<int> zstd_level;
   bool no_neural = false;  // --no-neural
+
+  DaemonUse daemon = DaemonUse::kAuto;  // --daemon, --local
+  std::string socket;                   // --socket PATH; empty: $LMZ_SOCKET or the default
 };
 
 // Parses argv (argv[0] is the program name). Throws UsageError with a

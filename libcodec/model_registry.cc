@@ -20,6 +20,13 @@ constexpr const char* kModelFileSuffix = ".lmzm";
 std::filesystem::path resolve_models_dir(const std::filesystem::path& given) {
   if (!given.empty()) return given;
   if (const char* env = std::getenv("LMZ_MODELS_DIR"); env != nullptr && *env != '\0') return env;
+  // A build that was never installed finds the models in its source tree,
+  // so that the README's first command runs on the shipped default model.
+  std::error_code ec;
+  if (!std::filesystem::is_directory(LMZ_MODELS_INSTALL_DIR, ec) &&
+      std::filesystem::is_directory(LMZ_SOURCE_MODELS_DIR, ec)) {
+    return LMZ_SOURCE_MODELS_DIR;
+  }
   return LMZ_MODELS_INSTALL_DIR;
 }
 
@@ -44,9 +51,20 @@ ModelRegistry::~ModelRegistry() = default;
 
 Predictor& ModelRegistry::default_model() {
   // The rule (spec/MODEL.md, "Default model"): $LMZ_MODEL if set; else the
-  // stand-in until neural models ship.
+  // best installed model the device can run at a usable speed.
   if (const char* env = std::getenv("LMZ_MODEL"); env != nullptr && *env != '\0') {
     return by_name_or_path(env);
+  }
+  if (neural_engine_available()) {
+    const bool cuda = device_ == Device::kCuda || (device_ == Device::kAuto && cuda_available());
+    for (const char* name : {"large", "small"}) {
+      if (std::string_view(name) == "large" && !cuda) continue;
+      std::error_code ec;
+      if (std::filesystem::is_regular_file(models_dir_ / (name + std::string(kModelFileSuffix)),
+                                           ec)) {
+        return by_name_or_path(name);
+      }
+    }
   }
   return by_name_or_path(kOrder2ModelName);
 }
@@ -98,10 +116,10 @@ Predictor& ModelRegistry::by_hash(const Hash128& hash, std::string_view archive_
       // A broken or foreign file in the directory must not hide the others.
     }
   }
-  throw ModelMismatch(fmt::format(
-      "the archive was made with model '{}' (hash {}), which is not installed in {}; "
-      "install that model or point --models-dir (or $LMZ_MODELS_DIR) at it",
-      archive_model_name, hash.hex(), models_dir_.string()));
+  throw ModelMismatch(
+      fmt::format("the archive was made with model '{}' (hash {}), which is not installed in {}; "
+                  "install that model or point --models-dir (or $LMZ_MODELS_DIR) at it",
+                  archive_model_name, hash.hex(), models_dir_.string()));
 }
 
 WindowCodec& ModelRegistry::codec(Predictor& model, StageId stage) {

@@ -35,6 +35,23 @@ class PredictorBatch {
   // Appends bytes[k] to the history of window slots[k].
   // Requires bytes.size() == slots.size(); slots distinct and < size().
   virtual void observe(std::span<const uint32_t> slots, std::span<const uint8_t> bytes) = 0;
+
+  // Teacher forcing, for encoding, where every byte is known in advance:
+  // `steps` rounds of predict() then observe() for windows slots[k], in one
+  // call. Round t writes window slots[k]'s CDF to out[t * slots.size() + k]
+  // and then appends bytes[t * slots.size() + k] to its history. Requires
+  // bytes.size() == out.size() == steps * slots.size(). The results are
+  // exactly those of the alternating calls (which is what this default
+  // does); an implementation on a GPU overrides it to run all the rounds
+  // on the device and transfer once, instead of once per byte.
+  virtual void predict_and_observe(std::span<const uint32_t> slots, size_t steps,
+                                   std::span<const uint8_t> bytes, std::span<Cdf> out) {
+    const size_t n = slots.size();
+    for (size_t t = 0; t < steps; ++t) {
+      predict(slots, out.subspan(t * n, n));
+      observe(slots, bytes.subspan(t * n, n));
+    }
+  }
 };
 
 // A loaded model. Thread-safe: several threads may each own a batch.

@@ -38,6 +38,11 @@ namespace {
 constexpr size_t kMinStepChunk = 128;
 constexpr size_t kMaxStepThreads = 16;
 
+// Encoding asks the predictor for up to kMaxRoundsPerCall rounds at once,
+// holding at most kTeacherForcedCdfs CDFs (64 MiB) per group.
+constexpr size_t kTeacherForcedCdfs = size_t{1} << 16;
+constexpr size_t kMaxRoundsPerCall = 64;
+
 // Runs fn(begin, end) over [0, n) split into one chunk per thread, the
 // calling thread included. Helper threads live as long as the pool.
 class StepPool {
@@ -276,21 +281,35 @@ class LocalWindowCodec : public WindowCodec {
       stages[k] = make_coding_stage(stage_, g.sizes[k]);
       encoders[k] = std::make_unique<RangeEncoder>(result[g.first + k]);
     }
-    std::vector<Cdf> cdfs(count);
-    std::vector<uint8_t> bytes(count);
+    // The bytes are known, so the predictor runs several rounds per call
+    // (teacher forcing); a round's active windows stay the same within a
+    // call, so a call ends where the shortest active window does.
+    const size_t rounds_cap =
+        std::clamp<size_t>(kTeacherForcedCdfs / std::max<size_t>(1, count), 1, kMaxRoundsPerCall);
+    std::vector<Cdf> cdfs;
+    std::vector<uint8_t> bytes;
     size_t active = count;
-    for (size_t t = 0; t < g.max_size(); ++t) {
+    for (size_t t = 0; t < g.max_size();) {
       active = g.active_at(t, active);
       const std::span<const uint32_t> slots(g.order.data(), active);
-      batch->predict(slots, std::span<Cdf>(cdfs.data(), active));
+      const size_t rounds = std::min(rounds_cap, g.sizes[slots[active - 1]] - t);
+      bytes.resize(rounds * active);
+      cdfs.resize(rounds * active);
+      for (size_t r = 0; r < rounds; ++r) {
+        for (size_t k = 0; k < active; ++k) {
+          bytes[r * active + k] = windows[g.first + slots[k]][t + r];
+        }
+      }
+      batch->predict_and_observe(slots, rounds, bytes, cdfs);
       pool.run(active, [&](size_t begin, size_t end) {
         for (size_t k = begin; k < end; ++k) {
           const uint32_t slot = slots[k];
-          bytes[k] = windows[g.first + slot][t];
-          stages[slot]->encode(cdfs[k], bytes[k], *encoders[slot]);
+          for (size_t r = 0; r < rounds; ++r) {
+            stages[slot]->encode(cdfs[r * active + k], bytes[r * active + k], *encoders[slot]);
+          }
         }
       });
-      batch->observe(slots, std::span<const uint8_t>(bytes.data(), active));
+      t += rounds;
     }
     for (auto& e : encoders) e->finish();
   }

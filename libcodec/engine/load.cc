@@ -1,6 +1,8 @@
 // Loads a model file into the libtorch engine (load.h).
 #include "libcodec/engine/load.h"
 
+#include <torch/cuda.h>
+
 #include "libcodec/engine/lstm_predictor.h"
 #include "libcodec/engine/model_file.h"
 #include "libcodec/predictor.h"
@@ -9,6 +11,10 @@ namespace lmz {
 
 bool neural_engine_available() {
   return true;
+}
+
+bool cuda_available() {
+  return torch::cuda::is_available();
 }
 
 std::unique_ptr<Predictor> load_neural_model(const std::filesystem::path& path, Device device) {

@@ -14,6 +14,10 @@ class Predictor;
 // Whether this build contains the neural engine.
 bool neural_engine_available();
 
+// Whether the engine can run on a CUDA device here (false without the
+// engine, or with a CPU-only libtorch, or with no usable GPU).
+bool cuda_available();
+
 // Loads a model file (spec/MODEL.md) and returns a predictor running on
 // `device` (kAuto: CUDA when present, else CPU). Throws CorruptInput for a
 // malformed file (naming the path), UsageError when the device is not

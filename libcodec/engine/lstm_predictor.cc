@@ -45,9 +45,16 @@ class LstmBatch final : public PredictorBatch {
   size_t size() const override { return size_; }
   void predict(std::span<const uint32_t> slots, std::span<Cdf> out) override;
   void observe(std::span<const uint32_t> slots, std::span<const uint8_t> bytes) override;
+  void predict_and_observe(std::span<const uint32_t> slots, size_t steps,
+                           std::span<const uint8_t> bytes, std::span<Cdf> out) override;
 
  private:
   torch::Tensor slot_tensor(std::span<const uint32_t> slots) const;
+  // Gathers the state of `idx`'s windows; scatter() writes it back.
+  void gather(const torch::Tensor& idx, std::vector<torch::Tensor>& h,
+              std::vector<torch::Tensor>& c) const;
+  void scatter(const torch::Tensor& idx, const std::vector<torch::Tensor>& h,
+               const std::vector<torch::Tensor>& c);
 
   const LstmPredictor& model_;
   size_t size_;
@@ -107,6 +114,11 @@ class LstmPredictor final : public Predictor {
     gate_offset_.narrow(0, 2 * hidden_, hidden_).fill_(kLutSize);
     gate_offset_ = (gate_offset_ + kLutHalf).to(dev_);
     symbols_ = torch::arange(256, torch::kLong).to(dev_);
+    // Our matrix products are exact with TF32 inputs (spec/MODEL.md, "Exact
+    // matrix products"), and TF32 tensor cores run them several times faster
+    // than full float32. The switch is process-wide; nothing else in lmz
+    // multiplies float matrices.
+    if (dev_.is_cuda()) at::globalContext().setAllowTF32CuBLAS(true);
   }
 
   const ModelId& id() const override { return id_; }
@@ -295,18 +307,38 @@ torch::Tensor LstmBatch::slot_tensor(std::span<const uint32_t> slots) const {
   return torch::tensor(idx, torch::kLong).to(model_.device());
 }
 
+// Frequencies [rows, 256] (int32, on the CPU) -> CDFs.
+void frequencies_to_cdfs(const torch::Tensor& freqs, std::span<Cdf> out) {
+  const int32_t* p = freqs.data_ptr<int32_t>();
+  for (size_t k = 0; k < out.size(); ++k) {
+    Cdf& cdf = out[k];
+    cdf[0] = 0;
+    for (size_t s = 0; s < 256; ++s) cdf[s + 1] = cdf[s] + static_cast<uint32_t>(p[k * 256 + s]);
+  }
+}
+
+void LstmBatch::gather(const torch::Tensor& idx, std::vector<torch::Tensor>& h,
+                       std::vector<torch::Tensor>& c) const {
+  for (size_t l = 0; l < h_.size(); ++l) {
+    h.push_back(h_[l].index_select(0, idx));
+    c.push_back(c_[l].index_select(0, idx));
+  }
+}
+
+void LstmBatch::scatter(const torch::Tensor& idx, const std::vector<torch::Tensor>& h,
+                        const std::vector<torch::Tensor>& c) {
+  for (size_t l = 0; l < h_.size(); ++l) {
+    h_[l].index_copy_(0, idx, h[l]);
+    c_[l].index_copy_(0, idx, c[l]);
+  }
+}
+
 void LstmBatch::predict(std::span<const uint32_t> slots, std::span<Cdf> out) {
   if (out.size() != slots.size()) throw UsageError("predict: slots and out differ in size");
   if (slots.empty()) return;
   torch::NoGradGuard no_grad;
   auto idx = slot_tensor(slots);
-  auto fr = model_.freqs(h_.back().index_select(0, idx)).cpu().contiguous();
-  const int32_t* p = fr.data_ptr<int32_t>();
-  for (size_t k = 0; k < slots.size(); ++k) {
-    Cdf& cdf = out[k];
-    cdf[0] = 0;
-    for (size_t s = 0; s < 256; ++s) cdf[s + 1] = cdf[s] + static_cast<uint32_t>(p[k * 256 + s]);
-  }
+  frequencies_to_cdfs(model_.freqs(h_.back().index_select(0, idx)).cpu().contiguous(), out);
 }
 
 void LstmBatch::observe(std::span<const uint32_t> slots, std::span<const uint8_t> bytes) {
@@ -317,15 +349,34 @@ void LstmBatch::observe(std::span<const uint32_t> slots, std::span<const uint8_t
   std::vector<int64_t> sym(bytes.begin(), bytes.end());
   auto sym_t = torch::tensor(sym, torch::kLong).to(model_.device());
   std::vector<torch::Tensor> h, c;
-  for (size_t l = 0; l < h_.size(); ++l) {
-    h.push_back(h_[l].index_select(0, idx));
-    c.push_back(c_[l].index_select(0, idx));
-  }
+  gather(idx, h, c);
   model_.step(sym_t, h, c);
-  for (size_t l = 0; l < h_.size(); ++l) {
-    h_[l].index_copy_(0, idx, h[l]);
-    c_[l].index_copy_(0, idx, c[l]);
+  scatter(idx, h, c);
+}
+
+void LstmBatch::predict_and_observe(std::span<const uint32_t> slots, size_t steps,
+                                    std::span<const uint8_t> bytes, std::span<Cdf> out) {
+  const size_t n = slots.size();
+  if (bytes.size() != steps * n || out.size() != steps * n) {
+    throw UsageError("predict_and_observe: bytes and out must hold steps * slots entries");
   }
+  if (n == 0 || steps == 0) return;
+  torch::NoGradGuard no_grad;
+  auto idx = slot_tensor(slots);
+  std::vector<int64_t> sym(bytes.begin(), bytes.end());
+  auto sym_t = torch::tensor(sym, torch::kLong)
+                   .view({static_cast<int64_t>(steps), static_cast<int64_t>(n)})
+                   .to(model_.device());
+  std::vector<torch::Tensor> h, c;
+  gather(idx, h, c);
+  std::vector<torch::Tensor> freqs;
+  for (size_t t = 0; t < steps; ++t) {
+    freqs.push_back(model_.freqs(h.back()));
+    model_.step(sym_t[static_cast<int64_t>(t)], h, c);
+  }
+  scatter(idx, h, c);
+  // One transfer for all rounds: [steps * n, 256].
+  frequencies_to_cdfs(torch::cat(freqs, 0).cpu().contiguous(), out);
 }
 
 }  // namespace

@@ -10,6 +10,10 @@ bool neural_engine_available() {
   return false;
 }
 
+bool cuda_available() {
+  return false;
+}
+
 std::unique_ptr<Predictor> load_neural_model(const std::filesystem::path& path, Device) {
   throw UsageError(
       fmt::format("cannot load model file {}: this lmz was built without the neural engine "

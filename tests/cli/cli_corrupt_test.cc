@@ -13,7 +13,7 @@
 #include "libcodec/predictor.h"
 #include "libcodec/window_codec.h"
 
-namespace lmz::test {
+namespace lmz::cli_test {
 namespace {
 
 // A model no lmz has installed (its hash is made up) that predicts the
@@ -222,4 +222,4 @@ BOOST_AUTO_TEST_CASE(model_not_installed) {
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace
-}  // namespace lmz::test
+}  // namespace lmz::cli_test

@@ -10,7 +10,7 @@
 
 #include "harness.h"
 
-namespace lmz::test {
+namespace lmz::cli_test {
 namespace {
 
 namespace pt = boost::property_tree;
@@ -242,4 +242,4 @@ BOOST_AUTO_TEST_CASE(several_files_with_one_failure) {
 }
 
 }  // namespace
-}  // namespace lmz::test
+}  // namespace lmz::cli_test

@@ -7,7 +7,7 @@
 
 #include "harness.h"
 
-namespace lmz::test {
+namespace lmz::cli_test {
 namespace {
 
 // One archive shared by the cases: mixed data in small blocks and windows,
@@ -108,4 +108,4 @@ BOOST_AUTO_TEST_CASE(needs_a_seekable_archive) {
 }
 
 }  // namespace
-}  // namespace lmz::test
+}  // namespace lmz::cli_test

@@ -8,7 +8,7 @@
 
 #include "harness.h"
 
-namespace lmz::test {
+namespace lmz::cli_test {
 namespace {
 
 // Compresses `data` as a file with `extra` options, checks the source is
@@ -182,4 +182,4 @@ BOOST_AUTO_TEST_CASE(heldout_corpora) {
 }
 
 }  // namespace
-}  // namespace lmz::test
+}  // namespace lmz::cli_test

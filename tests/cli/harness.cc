@@ -11,8 +11,9 @@
 #include <random>
 #include <sstream>
 #include <stdexcept>
+#include <string_view>
 
-namespace lmz::test {
+namespace lmz::cli_test {
 namespace {
 
 // Opens a pseudo-terminal; returns the master and sets `slave_name`.
@@ -51,8 +52,15 @@ RunResult run_lmz(const std::vector<std::string>& args, const RunOptions& option
   for (auto& a : argv_storage) argv.push_back(a.data());
   argv.push_back(nullptr);
   std::vector<std::string> env_storage;
-  for (char** e = environ; *e != nullptr; ++e) env_storage.emplace_back(*e);
-  for (const auto& [k, v] : options.env) env_storage.push_back(k + "=" + v);
+  std::map<std::string, std::string> env = options.env;
+  env.emplace("LMZ_SOCKET", (io / "no-daemon.sock").string());
+  for (char** e = environ; *e != nullptr; ++e) {
+    std::string_view entry(*e);
+    if (env.count(std::string(entry.substr(0, entry.find('=')))) == 0) {
+      env_storage.emplace_back(entry);
+    }
+  }
+  for (const auto& [k, v] : env) env_storage.push_back(k + "=" + v);
   std::vector<char*> envp;
   for (auto& e : env_storage) envp.push_back(e.data());
   envp.push_back(nullptr);
@@ -205,4 +213,4 @@ std::string describe(const RunResult& result) {
   return s.str();
 }
 
-}  // namespace lmz::test
+}  // namespace lmz::cli_test

@@ -1,6 +1,7 @@
 // Runs the built `lmz` binary (LMZ_CLI_PATH) in a scratch directory and
 // captures its exit status, standard output and standard error. Shared by
-// the CLI integration tests.
+// the CLI integration tests. Its namespace is not lmz::test so that a test
+// can link it together with the lmzd test harness (tests/daemon/harness.h).
 #pragma once
 
 #include <cstdint>
@@ -10,16 +11,19 @@
 #include <string>
 #include <vector>
 
-namespace lmz::test {
+namespace lmz::cli_test {
 
 using Blob = std::string;  // file contents, any bytes
 
 struct RunOptions {
-  std::filesystem::path cwd;               // empty: the current directory
-  std::optional<Blob> stdin_data;          // absent: /dev/null
-  bool stdout_is_terminal = false;         // attach a pseudo-terminal as stdout
-  bool stdin_is_terminal = false;          // attach a pseudo-terminal as stdin
-  std::map<std::string, std::string> env;  // extra environment variables
+  std::filesystem::path cwd;        // empty: the current directory
+  std::optional<Blob> stdin_data;   // absent: /dev/null
+  bool stdout_is_terminal = false;  // attach a pseudo-terminal as stdout
+  bool stdin_is_terminal = false;   // attach a pseudo-terminal as stdin
+  // Environment variables to set, replacing inherited ones. Unless set
+  // here, LMZ_SOCKET names a path where no daemon listens, so that the tests
+  // never depend on an lmzd that happens to run on the machine.
+  std::map<std::string, std::string> env;
 };
 
 struct RunResult {
@@ -73,4 +77,4 @@ std::filesystem::path heldout_corpora_dir();
 // A short description of a run for failure messages.
 std::string describe(const RunResult& result);
 
-}  // namespace lmz::test
+}  // namespace lmz::cli_test

@@ -1,0 +1,139 @@
+#!/bin/bash
+# GPU runs of lmz, one step per argument, on the lent GPU machine (Ubuntu,
+# PyTorch's libtorch with CUDA). Run from the repository root with the
+# carried folders .carry/xxhash (xxhash.h + libxxhash.a + .pc), .carry/systemd
+# (sd-daemon headers + .pc) and .carry/held (the held-out corpus, .xz):
+#
+#   bash bench/gpu/run_gpu.sh build crosscheck          # one device command
+#   bash bench/gpu/run_gpu.sh build speed heldout       # another
+#   bash bench/gpu/run_gpu.sh build daemon
+#
+# Steps:
+#   build       configure and build lmz, lmzd, lmzd_bench and lmz-codec-bench
+#               in build-gpu/ (Release, libtorch from the Python install)
+#   crosscheck  each model, both stages: an archive made on CUDA with 4096
+#               windows per batch vs one made on the CPU one window at a
+#               time (must be byte-identical), each decoded on the other
+#   speed       a 100 MB input (the held-out split repeated) with `large`:
+#               compress and decompress MB/s on CUDA, direct and mix stages
+#   heldout     every held-out file with `large` on CUDA, both stages, with
+#               lmz's default writer settings (sizes for the tables)
+#   daemon      bench/daemon/run.sh with `large` on CUDA
+# Output goes to $OUT (default /tmp/lmz-gpu-out): one file per step.
+set -u
+OUT=${OUT:-/tmp/lmz-gpu-out}
+mkdir -p "$OUT"
+root=$PWD
+B=$root/build-gpu
+BENCH=$B/bench/lmz-codec-bench
+held=/tmp/lmz-held
+
+unpack_held() {
+  [ -d $held ] && return
+  mkdir -p $held
+  for f in .carry/held/*.xz; do xz -dc "$f" > $held/$(basename "$f" .xz); done
+}
+
+step_build() {
+  local prefix
+  prefix=$(python3 -c 'import torch;print(torch.utils.cmake_prefix_path)')
+  # lmzd links the machine's libsystemd.so.0 (it has no -dev package).
+  ln -sfn /usr/lib/x86_64-linux-gnu/libsystemd.so.0 "$root/.carry/systemd/lib/libsystemd.so"
+  export LIBRARY_PATH=$root/.carry/systemd/lib
+  export PKG_CONFIG_PATH=$root/.carry/xxhash/lib/pkgconfig:$root/.carry/systemd/lib/pkgconfig
+  {
+    nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv
+    python3 -c 'import torch;print("torch", torch.__version__, "cuda", torch.version.cuda)'
+    cmake -S . -B "$B" -G Ninja -DCMAKE_BUILD_TYPE=Release -DLMZ_BUILD_TESTS=OFF \
+      -DLMZ_WERROR=OFF -DCMAKE_PREFIX_PATH="$prefix" \
+      -DCMAKE_CXX_FLAGS=-DFMT_HEADER_ONLY &&
+      cmake --build "$B" -j16 --target lmz lmzd lmzd_bench lmz-codec-bench
+  } > "$OUT/build.log" 2>&1
+  local rc=$?
+  tail -5 "$OUT/build.log"
+  return $rc
+}
+
+step_crosscheck() {
+  unpack_held
+  local log=$OUT/crosscheck.txt
+  : > "$log"
+  for spec in tiny:262144 small:131072 large:24576; do
+    local m=${spec%%:*} n=${spec##*:}
+    head -c "$n" $held/brown.txt > /tmp/prose-$m
+    head -c "$n" $held/log-OpenSSH.log > /tmp/log-$m
+    for stage in direct mix; do
+      for dir in "cuda 4096 cpu 1" "cpu 1 cuda 4096"; do
+        set -- $dir
+        echo "+ $m $stage: encode $1 batch $2, decode $3 batch $4" >> "$log"
+        timeout 280 "$BENCH" --model "$m" --models-dir models --stage $stage \
+          --encode-device $1 --encode-batch $2 --decode-device $3 --decode-batch $4 \
+          --window-size 2048 --log-window-size 8192 --block-size 65536 \
+          /tmp/prose-$m /tmp/log-$m >> "$log" 2>&1 || echo "FAILED rc=$?" >> "$log"
+      done
+    done
+  done
+  # Within one model and stage, the two directions must print the same
+  # archive hashes, and every round trip must be ok.
+  python3 - "$log" <<'PY' | tee -a "$log"
+import sys, re, collections
+runs = collections.defaultdict(list)
+key = None
+bad = 0
+for line in open(sys.argv[1]):
+    if line.startswith("+ "):
+        key = line.split(":")[0][2:]
+    elif re.match(r"^(prose|log)-", line):
+        f = line.split()
+        runs[key].append((f[0], f[6], f[7]))
+        bad += f[7] != "ok"
+for k, rows in runs.items():
+    half = len(rows) // 2
+    same = rows[:half] == rows[half:] if half else False
+    bad += not same
+    print(f"{k}: {'identical archives both ways' if same else 'ARCHIVES DIFFER'}, "
+          f"{sum(r[2] == 'ok' for r in rows)}/{len(rows)} round trips ok")
+print("crosscheck:", "PASS" if bad == 0 and runs else "FAIL")
+PY
+}
+
+step_speed() {
+  unpack_held
+  local big=/tmp/lmz-100mb
+  if [ ! -f $big ]; then
+    while [ "$(stat -c %s $big 2>/dev/null || echo 0)" -lt 100000000 ]; do
+      cat $held/*.txt $held/*.rst $held/*.pod $held/*.dict >> $big
+    done
+    truncate -s 100000000 $big
+  fi
+  local log=$OUT/speed.txt
+  for stage in ${LMZ_SPEED_STAGES:-direct mix}; do
+    echo "+ large $stage on cuda, 100 MB, 64 MiB per encode call" >> "$log"
+    timeout 290 "$BENCH" --model large --models-dir models --stage $stage --encode-device cuda \
+      --batch-bytes 67108864 $big >> "$log" 2>&1 || echo "FAILED rc=$?" >> "$log"
+  done
+}
+
+step_heldout() {
+  unpack_held
+  local log=$OUT/heldout.txt
+  for stage in mix direct; do
+    echo "+ large $stage on cuda, default writer settings" >> "$log"
+    timeout 280 "$BENCH" --model large --models-dir models --stage $stage --encode-device cuda \
+      $held/* >> "$log" 2>&1 || echo "FAILED rc=$?" >> "$log"
+  done
+}
+
+step_daemon() {
+  mkdir -p /tmp/lmz-corpora && ln -sfn "$root/.carry/held" /tmp/lmz-corpora/heldout
+  LMZ_BENCH_MODEL=$root/models/large.lmzm LMZ_BENCH_DEVICE=cuda LMZ_CORPORA_DIR=/tmp/lmz-corpora \
+    LMZ_BENCH_BYTES=${LMZ_BENCH_BYTES:-4000000} \
+    sh bench/daemon/run.sh "$B" "$OUT/daemon-gpu.md" > "$OUT/daemon.log" 2>&1
+  tail -8 "$OUT/daemon-gpu.md"
+}
+
+for step in "$@"; do
+  echo "== $step $(date -u +%H:%M:%S)"
+  "step_$step" || { echo "step $step failed"; exit 1; }
+done
+echo "== done $(date -u +%H:%M:%S)"
