@@ -78,7 +78,8 @@ std::optional<DaemonClient> DaemonClient::connect(const std::string& socket_path
                     socket_path, static_cast<unsigned>(f.header.type)));
   }
   proto::Welcome w = proto::decode_welcome(f.payload);
-  if (w.version != proto::kProtocolVersion || w.max_frame_payload < 4096 || w.request_credit == 0 ||
+  if (w.version != proto::kProtocolVersion || w.max_frame_payload < 4096 ||
+      w.max_frame_payload > proto::kMaxFramePayload || w.request_credit == 0 ||
       w.max_batch_windows == 0) {
     throw proto::ProtocolError(fmt::format("lmzd at {} sent an unusable WELCOME", socket_path));
   }
@@ -185,8 +186,15 @@ DaemonClient::Frame DaemonClient::read_frame() {
     throw proto::ProtocolError(fmt::format("lmzd sent a frame of {} bytes; the limit is {}",
                                            f.header.length, info_.max_frame_payload));
   }
-  f.payload.resize(f.header.length);
-  read_exact(f.payload.data(), f.payload.size());
+  // In chunks that grow with what arrived: a length the daemon does not back
+  // with bytes costs no memory (spec/PROTOCOL.md, "Memory bounds").
+  constexpr size_t kFirstChunk = 64u << 10;
+  while (f.payload.size() < f.header.length) {
+    size_t have = f.payload.size();
+    size_t want = std::min<size_t>(f.header.length - have, std::max(kFirstChunk, have));
+    f.payload.resize(have + want);
+    read_exact(f.payload.data() + have, want);
+  }
   return f;
 }
 

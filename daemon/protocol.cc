@@ -355,6 +355,11 @@ std::vector<Bytes> decode_encoded_windows(ByteView payload, size_t expected_coun
     throw ProtocolError(fmt::format("RESULT of ENCODE_WINDOWS has {} windows, {} were sent", count,
                                     expected_count));
   }
+  // Each window needs 4 bytes of size: refuse a count the payload cannot
+  // hold before allocating for it (found by tests/fuzz, protocol target).
+  if (count > r.remaining() / 4) {
+    throw ProtocolError(fmt::format("RESULT of ENCODE_WINDOWS is too short for {} windows", count));
+  }
   std::vector<uint32_t> sizes(count);
   for (auto& s : sizes) s = r.u32();
   std::vector<Bytes> out(count);

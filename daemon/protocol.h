@@ -24,6 +24,9 @@ inline constexpr char kHelloMagic[4] = {'L', 'M', 'Z', 'D'};
 inline constexpr size_t kHeaderSize = 12;
 // Largest payload a peer may send before the handshake is done (HELLO is 8 bytes).
 inline constexpr uint32_t kMaxHelloPayload = 64;
+// Largest max_frame_payload a WELCOME may announce (lmzd's --max-frame
+// accepts 64 KiB .. 64 MiB); a client refuses a daemon that announces more.
+inline constexpr uint32_t kMaxFramePayload = 64u << 20;
 
 enum class FrameType : uint16_t {
   kHello = 0x01,          // client -> daemon, request id 0

@@ -10,6 +10,11 @@ namespace lmz::daemon {
 using proto::ErrorCode;
 using proto::FrameType;
 
+namespace {
+// DATA payloads below this size are appended to the previous queued chunk.
+constexpr size_t kCoalesceBelow = 4096;
+}  // namespace
+
 void Outbox::send(Bytes frame) {
   {
     std::lock_guard lock(mutex_);
@@ -76,7 +81,15 @@ bool Request::push_input(Bytes chunk) {
     if (ended_ || chunk.size() > credit_left_) return false;
     credit_left_ -= chunk.size();
     if (abort_) return true;  // the handler no longer reads; drop
-    if (!chunk.empty()) chunks_.push_back(std::move(chunk));
+    if (chunk.size() < kCoalesceBelow && !chunks_.empty() &&
+        chunks_.back().size() < kCoalesceBelow) {
+      // Tiny DATA frames join the last chunk: a queued chunk costs about 50
+      // bytes of bookkeeping, so a client sending its credit one byte a
+      // frame would otherwise make the daemon hold ~50x the credit.
+      chunks_.back().insert(chunks_.back().end(), chunk.begin(), chunk.end());
+    } else if (!chunk.empty()) {
+      chunks_.push_back(std::move(chunk));
+    }
   }
   cv_.notify_all();
   return true;

@@ -6,6 +6,7 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <utility>  // before Asio: its awaitable.hpp uses std::exchange
 
@@ -34,6 +35,12 @@ using proto::FrameType;
 
 // DATA payloads the daemon sends are at most this big (and the frame limit).
 constexpr uint32_t kOutputChunk = 256u << 10;
+// A frame's payload is read in chunks that grow with what arrived, from this.
+constexpr size_t kPayloadChunk = 64u << 10;
+// Output queued for a connection beyond what its handlers may queue, above
+// which the daemon stops reading it: replies the I/O thread makes itself
+// (WELCOME, STATUS, refusals, CREDIT) that the client leaves unread.
+constexpr size_t kUnreadReplyAllowance = 1u << 20;
 // After the grace period, aborted requests get this long to end before the
 // daemon exits regardless.
 constexpr auto kHardStopDelay = std::chrono::seconds(10);
@@ -132,6 +139,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       if (counted) outbox_->written(frame.size());
     }
     write_queue_.clear();
+    queued_bytes_ = 0;
     server_.connections.erase(shared_from_this());
     server_.maybe_finish();
   }
@@ -171,7 +179,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     // Waiting for the client: no request, a request still expecting input,
     // or output piled up that the client does not read.
     bool waiting_for_client =
-        requests_.empty() || outbox_->queued() >= server_.config.output_buffer;
+        requests_.empty() || read_paused_ || outbox_->queued() >= server_.config.output_buffer;
     for (auto& [id, request] : requests_) {
       if (!request->input_ended()) waiting_for_client = true;
     }
@@ -213,17 +221,51 @@ class Connection : public std::enable_shared_from_this<Connection> {
       fail(ErrorCode::kProtocol, fmt::format("frame flags 0x{:04x} are not 0", header_.flags));
       return;
     }
-    payload_.assign(header_.length, 0);
-    asio::async_read(socket_, asio::buffer(payload_),
+    payload_.clear();
+    read_payload();
+  }
+
+  // Reads the payload in growing chunks, so that a length the client does
+  // not back with bytes costs no memory: the buffer is at most twice the
+  // bytes received plus kPayloadChunk (spec/PROTOCOL.md, "Memory bounds").
+  void read_payload() {
+    size_t have = payload_.size();
+    if (have == header_.length) {
+      on_frame();
+      if (!closed_ && !closing_) continue_reading();
+      return;
+    }
+    size_t want = std::min<size_t>(header_.length - have, std::max(kPayloadChunk, have));
+    payload_.resize(have + want);
+    asio::async_read(socket_, asio::buffer(payload_.data() + have, want),
                      [self = shared_from_this()](const boost::system::error_code& e, size_t) {
                        if (self->closed_ || self->closing_) return;
                        if (e) {
                          self->close();
                          return;
                        }
-                       self->on_frame();
-                       if (!self->closed_ && !self->closing_) self->read_header();
+                       self->read_payload();
                      });
+  }
+
+  // Reads the next frame, unless the client leaves our answers unread: then
+  // the daemon stops reading it (TCP-like backpressure) until the queue
+  // drains, so a client that sends requests without reading the replies
+  // cannot make the daemon queue unbounded output.
+  void continue_reading() {
+    if (queued_bytes_ > pause_threshold()) {
+      read_paused_ = true;
+      return;
+    }
+    read_header();
+  }
+
+  // Output the handlers may queue (each running request adds at most one
+  // chunk beyond output_buffer), plus the allowance for unread replies.
+  size_t pause_threshold() const {
+    const auto& c = server_.config;
+    return size_t{c.output_buffer} + size_t{c.max_requests} * std::min(kOutputChunk, c.max_frame) +
+           kUnreadReplyAllowance;
   }
 
   void on_frame() {
@@ -416,6 +458,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
     boost::system::error_code ignored;
     socket_.shutdown(Stream::socket::shutdown_receive, ignored);
     last_frame_ = Clock::now();
+    // A client that does not read even these last frames is closed after one
+    // more idle period (on_idle_timer); the timer may be the caller, so arm
+    // it again here.
+    arm_idle_timer(std::chrono::milliseconds(server_.config.idle_timeout_ms));
   }
 
   void queue_frame(Bytes frame, bool counted) {
@@ -423,6 +469,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       if (counted) outbox_->written(frame.size());
       return;
     }
+    queued_bytes_ += frame.size();
     write_queue_.emplace_back(std::move(frame), counted);
     if (!writing_) write_next();
   }
@@ -440,11 +487,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (closed_) return;
     auto [frame, counted] = std::move(write_queue_.front());
     write_queue_.pop_front();
+    queued_bytes_ -= frame.size();
     if (counted) outbox_->written(frame.size());
     server_.bytes_out += n;
     if (ec) {
       close();
       return;
+    }
+    if (read_paused_ && !closing_ && queued_bytes_ <= pause_threshold()) {
+      read_paused_ = false;
+      read_header();
     }
     if (!write_queue_.empty()) {
       write_next();
@@ -467,7 +519,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool closing_ = false;  // an error was sent; close after the writes
   bool closed_ = false;
   std::deque<std::pair<Bytes, bool>> write_queue_;  // frame, counted by the outbox
+  size_t queued_bytes_ = 0;                         // bytes in write_queue_
   bool writing_ = false;
+  bool read_paused_ = false;  // the client does not read; continue_reading() stopped
   Clock::time_point last_frame_;
 };
 

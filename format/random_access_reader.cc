@@ -28,6 +28,12 @@ struct Member {
 };
 
 Bytes read_bytes(const RandomAccessSource& source, uint64_t offset, uint64_t size) {
+  // Checked before allocating: a size the file cannot hold costs no memory.
+  if (offset > source.size() || size > source.size() - offset) {
+    throw CorruptInput(fmt::format("truncated archive: expected {} bytes at offset {}, got {}",
+                                   size, offset,
+                                   offset > source.size() ? 0 : source.size() - offset));
+  }
   Bytes out(size);
   source.read_at(offset, out);
   return out;

@@ -56,15 +56,17 @@ Predictor& ModelRegistry::default_model() {
     return by_name_or_path(env);
   }
   if (neural_engine_available()) {
-    const bool cuda = device_ == Device::kCuda || (device_ == Device::kAuto && cuda_available());
-    for (const char* name : {"large", "small"}) {
-      if (std::string_view(name) == "large" && !cuda) continue;
+    auto installed = [&](const char* name) {
       std::error_code ec;
-      if (std::filesystem::is_regular_file(models_dir_ / (name + std::string(kModelFileSuffix)),
-                                           ec)) {
-        return by_name_or_path(name);
-      }
+      return std::filesystem::is_regular_file(models_dir_ / (name + std::string(kModelFileSuffix)),
+                                              ec);
+    };
+    // Asking for CUDA loads the engine, so ask only when it matters.
+    if (installed("large") &&
+        (device_ == Device::kCuda || (device_ == Device::kAuto && cuda_available()))) {
+      return by_name_or_path("large");
     }
+    if (installed("small")) return by_name_or_path("small");
   }
   return by_name_or_path(kOrder2ModelName);
 }

@@ -19,7 +19,7 @@
 #include <string>
 #include <vector>
 
-#include "libcodec/engine/load.h"
+#include "libcodec/engine/engine_api.h"
 #include "libcodec/predictor.h"
 
 using namespace lmz;
@@ -37,7 +37,7 @@ int main(int argc, char** argv) {
   for (int a = 5; a < argc; ++a) {
     std::string spec = argv[a];
     std::string dev = spec.substr(0, spec.find(':'));
-    auto model = load_neural_model(argv[1], dev == "cuda" ? Device::kCuda : Device::kCpu);
+    auto model = lmz_engine_api()->load(argv[1], dev == "cuda" ? Device::kCuda : Device::kCpu);
     size_t batch_size = spec.find(':') == std::string::npos
                             ? model->preferred_batch_size()
                             : std::stoul(spec.substr(spec.find(':') + 1));

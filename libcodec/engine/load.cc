@@ -1,25 +1,26 @@
-// Loads a model file into the libtorch engine (load.h).
-#include "libcodec/engine/load.h"
-
+// The neural engine module's entry point (engine_api.h).
 #include <torch/cuda.h>
 
+#include "libcodec/engine/engine_api.h"
 #include "libcodec/engine/lstm_predictor.h"
 #include "libcodec/engine/model_file.h"
 #include "libcodec/predictor.h"
 
-namespace lmz {
+namespace {
 
-bool neural_engine_available() {
-  return true;
-}
-
-bool cuda_available() {
+bool module_cuda_available() {
   return torch::cuda::is_available();
 }
 
-std::unique_ptr<Predictor> load_neural_model(const std::filesystem::path& path, Device device) {
+std::unique_ptr<lmz::Predictor> module_load(const std::filesystem::path& path, lmz::Device device) {
   // The model is known by its file's stem, the name the registry finds it by.
-  return make_lstm_predictor(read_model_file(path), path.stem().string(), device);
+  return lmz::make_lstm_predictor(lmz::read_model_file(path), path.stem().string(), device);
 }
 
-}  // namespace lmz
+const lmz::EngineApi kApi{lmz::kEngineApiVersion, &module_cuda_available, &module_load};
+
+}  // namespace
+
+extern "C" __attribute__((visibility("default"))) const lmz::EngineApi* lmz_engine_api() {
+  return &kApi;
+}

@@ -3,10 +3,12 @@
 // train/intref.py) must be reproduced bit for bit, alone and inside a large
 // padded batch; malformed model files must be refused.
 #define BOOST_TEST_MODULE engine
+#include <unistd.h>
 #include <xxhash.h>
 
 #include <algorithm>
 #include <boost/test/unit_test.hpp>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -289,4 +291,35 @@ BOOST_AUTO_TEST_CASE(teacher_forced_equals_stepwise) {
   auto tensor_path = make_lstm_predictor(read_model_file(kModels / "tiny.lmzm"), "tiny",
                                          Device::kCpu, /*tensor_ops_on_cpu=*/true);
   check_teacher_forced_equals_stepwise(*tensor_path);
+}
+
+// The default-model rule of spec/MODEL.md: large only on CUDA, else small,
+// else the stand-in; $LMZ_MODEL overrides. (tiny's file plays both models.)
+BOOST_AUTO_TEST_CASE(default_model_rule) {
+  fs::path dir = fs::temp_directory_path() / ("lmz_default_rule_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  ::unsetenv("LMZ_MODEL");
+  {
+    ModelRegistry empty(ModelOptions{dir, Device::kCpu});
+    BOOST_TEST(empty.default_model().id().name == "order2");
+  }
+  fs::copy_file(kModels / "tiny.lmzm", dir / "large.lmzm");
+  {
+    ModelRegistry only_large_on_cpu(ModelOptions{dir, Device::kCpu});
+    BOOST_TEST(only_large_on_cpu.default_model().id().name == "order2");
+  }
+  fs::copy_file(kModels / "tiny.lmzm", dir / "small.lmzm");
+  {
+    ModelRegistry cpu(ModelOptions{dir, Device::kCpu});
+    BOOST_TEST(cpu.default_model().id().name == "small");
+    ModelRegistry automatic(ModelOptions{dir, Device::kAuto});
+    BOOST_TEST(automatic.default_model().id().name == (cuda_available() ? "large" : "small"));
+  }
+  ::setenv("LMZ_MODEL", "order2", 1);
+  {
+    ModelRegistry overridden(ModelOptions{dir, Device::kCpu});
+    BOOST_TEST(overridden.default_model().id().name == "order2");
+  }
+  ::unsetenv("LMZ_MODEL");
+  fs::remove_all(dir);
 }
