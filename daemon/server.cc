@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdint>
 #include <utility>  // before Asio: its awaitable.hpp uses std::exchange
 
 #include <boost/asio.hpp>
@@ -150,6 +151,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     socklen_t len = sizeof(cred);
     if (::getsockopt(socket_.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
       log("connection {} from pid {} uid {} gid {}", number_, cred.pid, cred.uid, cred.gid);
+      peer_uid_ = cred.uid;
     } else {
       log("connection {} (peer credentials unavailable)", number_);
     }
@@ -394,15 +396,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
     switch (type) {
       case FrameType::kCompress:
         server_.pool->submit(
-            [request, params, &models] { handle_compress(*request, params, models); });
+            peer_uid_, [request, params, &models] { handle_compress(*request, params, models); });
         break;
       case FrameType::kDecompress:
-        server_.pool->submit([request, &models] { handle_decompress(*request, models); });
+        server_.pool->submit(peer_uid_,
+                             [request, &models] { handle_decompress(*request, models); });
         break;
       default: {
         auto payload = std::make_shared<Bytes>(std::move(payload_));
         bool decode = type == FrameType::kDecodeWindows;
-        server_.pool->submit([request, payload, limits, decode, &models] {
+        server_.pool->submit(peer_uid_, [request, payload, limits, decode, &models] {
           if (decode) {
             handle_decode_windows(*request, *payload, limits, models);
           } else {
@@ -509,6 +512,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Stream::socket socket_;
   asio::steady_timer idle_timer_;
   const uint64_t number_;
+  // Whose requests these are, for the worker pool's per-user limit;
+  // connections without credentials share one "unknown" user.
+  uint32_t peer_uid_ = UINT32_MAX;
   std::shared_ptr<Outbox> outbox_;
   uint8_t header_buf_[proto::kHeaderSize] = {};
   proto::FrameHeader header_;
@@ -655,6 +661,7 @@ proto::StatusMap Server::Impl::status() const {
   m["requests_failed"] = std::to_string(requests_failed);
   m["workers"] = std::to_string(config.workers);
   m["workers_busy"] = std::to_string(pool->busy());
+  m["workers_per_user"] = std::to_string(pool->per_user_limit());
   m["requests_waiting_for_worker"] = std::to_string(pool->queued());
   m["queue_windows"] = std::to_string(s.queued_windows);
   m["queue_jobs"] = std::to_string(s.queued_jobs);

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Demonstrates the open issue in bench/results/reliability.md ("a local
-client can hold every handler thread"): two connections start 16 COMPRESS
+"""Demonstrates the attack of bench/results/reliability.md ("a local
+client holding every handler thread"), now limited per user: two connections start 16 COMPRESS
 requests each and never send their input, holding 32 handler threads of an
 lmzd (default --workers 32); a STATUS every half second keeps them from
 being idle. Not a test: run it against a throw-away lmzd, e.g.
@@ -9,7 +9,9 @@ being idle. Not a test: run it against a throw-away lmzd, e.g.
   bench/reliability/hold_workers.py /tmp/d.sock 25 &
   sleep 2; time timeout 20 build-rel/cli/lmz --daemon --socket /tmp/d.sock -c FILE >/dev/null
 
-The lmz call does not finish while this runs (timeout: exit 124).
+Run as the same user as lmz, the lmz call does not finish while this runs
+(timeout: exit 124); run as another user (e.g. setpriv --reuid=65534 with
+/usr/bin/python3 and a socket that user may open), it finishes at once.
 """
 import socket
 import struct

@@ -1,15 +1,20 @@
 // Unit tests of the daemon's parts that need no socket: the protocol codec,
-// the scheduler (cross-request batching), and the settings parser.
+// the scheduler (cross-request batching), the worker pool and the settings
+// parser.
 #define BOOST_TEST_MODULE daemon_units
 #include <boost/test/unit_test.hpp>
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <future>
+#include <mutex>
 #include <thread>
 
 #include "daemon/config.h"
 #include "daemon/protocol.h"
 #include "daemon/scheduler.h"
+#include "daemon/worker_pool.h"
 #include "libcodec/errors.h"
 #include "libcodec/model_registry.h"
 #include "libcodec/predictor.h"
@@ -263,4 +268,52 @@ BOOST_AUTO_TEST_CASE(settings_parse_and_refuse_bad_values) {
 }
 
 }  // namespace
+}  // namespace lmz
+
+namespace lmz {
+
+// One user whose requests block (a client that starts streams and never
+// sends input) may hold at most the per-user limit of threads; another
+// user's request still runs at once.
+BOOST_AUTO_TEST_CASE(worker_pool_keeps_threads_for_other_users) {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool release = false;
+  std::atomic<int> hogs{0};
+  std::atomic<int> most_hogs{0};
+  {
+    daemon::WorkerPool pool(4);
+    BOOST_TEST(pool.per_user_limit() == 3u);
+    for (int i = 0; i < 10; ++i) {
+      pool.submit(1000, [&] {
+        int now = ++hogs;
+        int seen = most_hogs.load();
+        while (now > seen && !most_hogs.compare_exchange_weak(seen, now)) {
+        }
+        std::unique_lock lock(mu);
+        cv.wait(lock, [&] { return release; });
+        --hogs;
+      });
+    }
+    std::promise<void> ran;
+    auto other = ran.get_future();
+    pool.submit(2000, [&] { ran.set_value(); });
+    BOOST_TEST((other.wait_for(std::chrono::seconds(20)) == std::future_status::ready));
+    // The blocked user fills its 3 threads and no more; 7 tasks wait.
+    for (int i = 0; i < 2000 && (pool.busy() != 3 || pool.queued() != 7); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    BOOST_TEST(pool.busy() == 3u);
+    BOOST_TEST(pool.queued() == 7u);
+    BOOST_TEST(most_hogs.load() == 3);
+    {
+      std::lock_guard lock(mu);
+      release = true;
+    }
+    cv.notify_all();
+  }  // the destructor runs the 7 waiting tasks before joining
+  BOOST_TEST(hogs.load() == 0);
+  BOOST_TEST(most_hogs.load() == 3);
+}
+
 }  // namespace lmz
