@@ -261,13 +261,16 @@ BOOST_AUTO_TEST_CASE(default_uses_a_live_daemon_and_falls_back_without_one) {
   BOOST_TEST(delta(before, after, "connections_total") == 2u);
   BOOST_TEST(delta(before, after, "windows_encoded") > 1u);
 
-  // A dead path: lmz works in-process and says so at -v.
+  // A dead path: lmz works in-process, with the in-process default model
+  // (spec/MODEL.md; not necessarily the daemon's), and says so at -v.
   const std::string dead = (dir / "dead.sock").string();
+  RunResult in_process = lmz_in(dir, {"--local", "-c", "f"}, dead);
+  BOOST_REQUIRE_MESSAGE(in_process.exit_code == 0, describe(in_process));
   before = counters();
   RunResult fallback = lmz_in(dir, {"-v", "-c", "f"}, dead);
   after = counters();
   BOOST_REQUIRE_MESSAGE(fallback.exit_code == 0, describe(fallback));
-  BOOST_TEST((fallback.out == local));
+  BOOST_TEST((fallback.out == in_process.out));
   BOOST_TEST(fallback.err.find("no lmzd at " + dead) != std::string::npos, describe(fallback));
   BOOST_TEST(delta(before, after, "connections_total") == 1u);
 

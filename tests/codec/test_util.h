@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <random>
+#include <stdexcept>
 #include <string>
 
 #include "libcodec/types.h"
@@ -55,6 +56,18 @@ inline Bytes generated_text(size_t size, uint64_t seed) {
     out.insert(out.end(), w.begin(), w.end());
   }
   out.resize(size);
+  return out;
+}
+
+// The first `size` bytes of a file of this source tree (real prose that
+// every clone has, for tests whose figures must not depend on whether the
+// shared corpora are present).
+inline Bytes source_text(const std::string& relative_path, size_t size) {
+  std::FILE* f = std::fopen((std::string(LMZ_SOURCE_DIR) + "/" + relative_path).c_str(), "rb");
+  Bytes out(size);
+  const size_t got = f != nullptr ? std::fread(out.data(), 1, size, f) : 0;
+  if (f != nullptr) std::fclose(f);
+  if (got != size) throw std::runtime_error("test input " + relative_path + " is too short");
   return out;
 }
 
