@@ -13,6 +13,7 @@
 #include "daemon/protocol.h"
 #include "daemon/scheduler.h"
 #include "daemon/server.h"
+#include "libcodec/engine/load.h"
 #include "libcodec/errors.h"
 #include "libcodec/model_registry.h"
 #include "libcodec/order2_model.h"
@@ -20,10 +21,13 @@
 
 namespace {
 
-// What the handshake reports as the device. The stand-in model always runs on
-// the CPU; a neural model runs where --device put it (auto: CUDA if present).
+// What the handshake and STATUS report as the device: where the model
+// actually runs. The stand-in model always runs on the CPU; a neural model
+// runs where --device put it, auto resolving as the engine does (CUDA when
+// libtorch sees a usable GPU).
 std::string device_name(const lmz::Predictor& model, const std::string& device) {
   if (model.id().name == lmz::kOrder2ModelName) return "cpu";
+  if (device == "auto") return lmz::cuda_available() ? "cuda" : "cpu";
   return device;
 }
 

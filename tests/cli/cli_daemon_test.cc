@@ -485,14 +485,16 @@ BOOST_AUTO_TEST_CASE(a_connection_the_daemon_dropped_is_reopened) {
   // whose writer shows up only after several timeouts.
   lmz::test::TempDir ddir;
   auto sock = ddir.path() / "short.sock";
-  test::LmzdProcess short_timeout(ddir, test::lmzd_args(sock, {"--idle-timeout-ms", "200"}));
+  // 1 s, not less: on a loaded CI machine a fresh connection can take a few
+  // hundred ms to send its first request, which a shorter timeout would cut.
+  test::LmzdProcess short_timeout(ddir, test::lmzd_args(sock, {"--idle-timeout-ms", "1000"}));
   TempDir dir;
   Blob first = english_text(30'000, 13);
   Blob second = log_text(30'000, 14);
   write_file(dir / "a", first);
   BOOST_REQUIRE(::mkfifo((dir / "fifo").c_str(), 0600) == 0);
   std::thread writer([&] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    std::this_thread::sleep_for(std::chrono::milliseconds(3500));
     std::ofstream(dir / "fifo", std::ios::binary) << second;
   });
   RunResult r = lmz_in(dir, {"--daemon", "--model", "order2", "-c", "a", "fifo"}, sock.string());

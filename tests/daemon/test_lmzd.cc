@@ -22,6 +22,7 @@
 #include "daemon/protocol.h"
 #include "format/archive_reader.h"
 #include "format/archive_writer.h"
+#include "libcodec/engine/load.h"
 #include "libcodec/errors.h"
 #include "libcodec/model_registry.h"
 #include "libcodec/predictor.h"
@@ -129,6 +130,18 @@ class SlowSource final : public ByteSource {
   std::chrono::milliseconds pause_;
   size_t pos_ = 0;
 };
+
+// With a neural model and --device auto, lmzd reports where the model really
+// runs, not the setting. (Builds without the engine cannot load the model.)
+BOOST_AUTO_TEST_CASE(handshake_reports_the_device_auto_resolved_to) {
+  if (!neural_engine_available()) return;
+  const std::string tiny = std::string(LMZ_SOURCE_DIR) + "/models/tiny.lmzm";
+  Daemon d({"--model", tiny, "--device", "auto"});
+  DaemonClient c = d.client();
+  BOOST_TEST(c.info().model.name == "tiny");
+  BOOST_TEST(c.info().device == (cuda_available() ? "cuda" : "cpu"));
+  BOOST_TEST(c.status().at("device") == c.info().device);
+}
 
 BOOST_AUTO_TEST_CASE(handshake_and_status) {
   Daemon d;
