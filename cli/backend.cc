@@ -1,6 +1,7 @@
 #include "cli/backend.h"
 
 #include "libcodec/model_registry.h"
+#include "libcodec/order2_model.h"
 #include "libcodec/predictor.h"
 #include "libcodec/window_codec.h"
 
@@ -10,7 +11,10 @@ namespace {
 class InProcessBackend final : public CodecBackend {
  public:
   explicit InProcessBackend(const BackendOptions& options)
-      : registry_(options.models), model_(options.model), stage_(options.stage) {}
+      : registry_(options.models),
+        model_(options.model),
+        log_model_(options.log_model),
+        stage_(options.stage) {}
 
   WindowCodec& compress_codec() override {
     if (codec_ == nullptr) {
@@ -19,6 +23,13 @@ class InProcessBackend final : public CodecBackend {
       codec_ = &registry_.codec(model, stage_);
     }
     return *codec_;
+  }
+
+  WindowCodec* log_codec(const WindowCodec& main) override {
+    if (log_model_ == "same" || main.model().name == kOrder2ModelName) return nullptr;
+    Predictor& model = registry_.by_name_or_path(log_model_);
+    if (model.id().hash == main.model().hash) return nullptr;
+    return &registry_.codec(model, stage_);
   }
 
   CodecResolver resolver() override {
@@ -30,6 +41,7 @@ class InProcessBackend final : public CodecBackend {
  private:
   ModelRegistry registry_;
   std::string model_;
+  std::string log_model_;
   StageId stage_;
   WindowCodec* codec_ = nullptr;
 };

@@ -24,15 +24,23 @@ class CodecBackend {
   // Loads the model on first use. Throws UsageError for an unknown model.
   virtual WindowCodec& compress_codec() = 0;
 
+  // The codec for blocks the classifier finds log-like, or null when they
+  // go to `main` like the rest: null unless `main` is a neural model and
+  // the options name another log model (spec/MODEL.md, "Default model").
+  // Always in this process: the stand-in is cheap, and an archive must not
+  // depend on where it was made.
+  virtual WindowCodec* log_codec(const WindowCodec& main) = 0;
+
   // Finds the codec for the model an archive names; throws ModelMismatch
   // (naming the hash) when it is not installed.
   virtual CodecResolver resolver() = 0;
 };
 
 struct BackendOptions {
-  ModelOptions models;              // models directory and device
-  std::string model;                // empty: the registry's default model
-  StageId stage = default_stage();  // coding stage for compression
+  ModelOptions models;               // models directory and device
+  std::string model;                 // empty: the registry's default model
+  std::string log_model = "order2";  // for log-like blocks; "same": model
+  StageId stage = default_stage();   // coding stage for compression
 };
 
 // The in-process backend.

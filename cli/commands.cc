@@ -138,9 +138,10 @@ void compress_one(const Options& opts, CodecBackend& backend, const std::string&
         "or -f to force");
   }
   WindowCodec& codec = backend.compress_codec();  // before creating any file
+  WindowCodec* log_codec = backend.log_codec(codec);
   auto start = std::chrono::steady_clock::now();
   OpenedOutput output(dest, opts, input);
-  ArchiveWriter writer(output.sink(), codec, writer_options(opts));
+  ArchiveWriter writer(output.sink(), codec, writer_options(opts), log_codec);
   FdSource source(input.fd(), input.display_name());
   Progress progress(progress_enabled(opts), input.display_name(), input.size_hint());
   // The writer codes blocks in batches, some only in finish(): report the

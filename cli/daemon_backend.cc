@@ -33,6 +33,11 @@ class DaemonBackend final : public CodecBackend {
                 int verbosity)
       : options_(options), required_(required), verbosity_(verbosity), link_(std::move(link)) {}
 
+  WindowCodec* log_codec(const WindowCodec& main) override {
+    std::lock_guard lock(mutex_);
+    return local().log_codec(main);
+  }
+
   WindowCodec& compress_codec() override {
     std::lock_guard lock(mutex_);
     if (compress_codec_ != nullptr) return *compress_codec_;

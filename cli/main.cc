@@ -24,6 +24,7 @@ std::unique_ptr<lmz::cli::CodecBackend> make_backend(const lmz::cli::Options& op
   backend.models.models_dir = opts.models_dir;
   backend.models.device = opts.device;
   backend.model = opts.model;
+  backend.log_model = opts.log_model;
   return lmz::cli::make_backend(backend, opts.daemon, opts.socket, opts.verbosity);
 }
 

@@ -14,9 +14,10 @@ namespace {
 
 // Options that take a value, long form without the leading "--".
 bool long_option_takes_value(std::string_view name) {
-  return name == "output" || name == "range" || name == "model" || name == "models-dir" ||
-         name == "device" || name == "block-size" || name == "window-size" ||
-         name == "log-window-size" || name == "zstd-level" || name == "socket";
+  return name == "output" || name == "range" || name == "model" || name == "log-model" ||
+         name == "models-dir" || name == "device" || name == "block-size" ||
+         name == "window-size" || name == "log-window-size" || name == "zstd-level" ||
+         name == "socket";
 }
 
 uint32_t parse_u32_size(std::string_view text, std::string_view what) {
@@ -74,6 +75,9 @@ void apply(Options& opts, std::string_view name, const std::string* value, bool&
   } else if (name == "model") {
     if (need().empty()) throw UsageError("--model needs a model name or path");
     opts.model = need();
+  } else if (name == "log-model") {
+    if (need().empty()) throw UsageError("--log-model needs a model name, a path or \"same\"");
+    opts.log_model = need();
   } else if (name == "models-dir") {
     opts.models_dir = need();
   } else if (name == "device") {
@@ -280,6 +284,12 @@ Codec:
                         CUDA, else "small", else "order2" (the first one
                         installed; spec/MODEL.md). Decompression uses the model
                         the archive names (found by its hash).
+      --log-model NAME|PATH|same
+                        model for the blocks the classifier finds log-like
+                        when --model is a neural model (default "order2":
+                        on logs the mixing stage's own models do nearly all
+                        the work, and the stand-in runs 10-100x faster than
+                        a neural model); "same" codes them with --model.
       --models-dir DIR  where installed models are looked up
                         (default: $LMZ_MODELS_DIR, else {},
                         else the source tree's models/ for an uninstalled build)

@@ -48,8 +48,9 @@ struct Options {
   ByteRange range;                  // --range
 
   // Codec settings; unset values leave the library's defaults.
-  std::string model;       // --model NAME|PATH; empty: the default model
-  std::string models_dir;  // --models-dir DIR
+  std::string model;                 // --model NAME|PATH; empty: the default model
+  std::string log_model = "order2";  // --log-model NAME|PATH|same
+  std::string models_dir;            // --models-dir DIR
   Device device = Device::kAuto;
   std::optional<uint32_t> block_size;
   std::optional<uint32_t> window_size;

@@ -8,6 +8,7 @@
 #include "format/archive_reader.h"
 #include "format/archive_writer.h"
 #include "libcodec/model_registry.h"
+#include "libcodec/order2_model.h"
 #include "libcodec/predictor.h"
 #include "libcodec/window_codec.h"
 
@@ -60,6 +61,11 @@ WindowCodec& ModelService::codec(const Hash128& hash, StageId stage) {
   return scheduler.codec(registry.codec(model, stage));
 }
 
+WindowCodec* ModelService::log_codec(const WindowCodec& main, StageId stage) {
+  if (main.model().name == kOrder2ModelName) return nullptr;
+  return &registry.codec(registry.by_name_or_path(kOrder2ModelName), stage);
+}
+
 void handle_compress(Request& request, const proto::CompressParams& params, ModelService& models) {
   run_guarded(request, [&] {
     // ArchiveWriter checks its options; the daemon adds bounds on what one
@@ -75,7 +81,7 @@ void handle_compress(Request& request, const proto::CompressParams& params, Mode
     }
     WindowCodec& codec = models.codec(params.model, params.stage);
 
-    ArchiveWriter writer(request, codec, options);
+    ArchiveWriter writer(request, codec, options, models.log_codec(codec, params.stage));
     Bytes buffer(kReadChunk);
     for (;;) {
       size_t n = request.read(buffer);

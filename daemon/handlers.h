@@ -26,6 +26,11 @@ struct ModelService {
   // The scheduled codec for the model with `hash` (all zero: the default
   // model) and `stage`. Throws ModelMismatch when the daemon has no such model.
   WindowCodec& codec(const Hash128& hash, StageId stage);
+
+  // The codec for log-like blocks when compressing with `main`: the
+  // stand-in model with `stage`, in this process, when `main` is a neural
+  // model; null otherwise (the rule of `lmz`, spec/MODEL.md).
+  WindowCodec* log_codec(const WindowCodec& main, StageId stage);
 };
 
 void handle_compress(Request& request, const proto::CompressParams& params, ModelService& models);

@@ -20,11 +20,18 @@ using format::Content;
 using format::FrameHeader;
 
 struct ArchiveWriter::State {
-  State(ByteSink& s, WindowCodec& c, WriterOptions o) : sink(s), codec(c), options(o) {}
+  State(ByteSink& s, WindowCodec& c, WindowCodec* l, WriterOptions o)
+      : sink(s), codec(c), log_codec(l != &c ? l : nullptr), options(o) {}
 
   void put(ByteView bytes, WriterStats& stats);
-  void open_member(WriterStats& stats);
+  // Makes the open member one whose header names `c`, closing the open
+  // member first if it names another codec.
+  void use_member(WriterStats& stats, WindowCodec& c);
   void close_member(WriterStats& stats);
+  // The codec that codes the windows of a block of `content`.
+  WindowCodec& codec_for(Content content) {
+    return content == Content::kLog && log_codec != nullptr ? *log_codec : codec;
+  }
   // Queues a block; codes the queue when it holds batch_bytes.
   void queue_block(WriterStats& stats, ByteView raw, bool text,
                    const std::function<void(const WriterStats&)>& progress);
@@ -42,13 +49,15 @@ struct ArchiveWriter::State {
 
   ByteSink& sink;
   WindowCodec& codec;
+  WindowCodec* log_codec;  // codes log-like blocks; null: `codec` does
   WriterOptions options;
   Bytes buffer;  // raw bytes not yet in a block (at most block_size)
   bool finished = false;
   bool broken = false;
 
-  // The member being written.
+  // The member being written, and the codec its header names.
   bool member_open = false;
+  WindowCodec* member_codec = nullptr;
   uint64_t member_bytes = 0;  // bytes of the member written so far
   uint64_t member_raw = 0;
   std::vector<format::IndexEntry> index;
@@ -76,7 +85,8 @@ void check_window_size(uint32_t window_size, uint32_t block_size, const char* na
 
 }  // namespace
 
-ArchiveWriter::ArchiveWriter(ByteSink& sink, WindowCodec& codec, WriterOptions options) {
+ArchiveWriter::ArchiveWriter(ByteSink& sink, WindowCodec& codec, WriterOptions options,
+                             WindowCodec* log_codec) {
   if (options.block_size == 0 || options.block_size > format::kMaxBlockSize) {
     throw UsageError(fmt::format("block size {} out of range (1 .. {})", options.block_size,
                                  format::kMaxBlockSize));
@@ -95,7 +105,11 @@ ArchiveWriter::ArchiveWriter(ByteSink& sink, WindowCodec& codec, WriterOptions o
     throw UsageError(fmt::format("model name '{}' is longer than {} bytes", codec.model().name,
                                  format::kMaxModelNameLength));
   }
-  state_ = std::make_unique<State>(sink, codec, options);
+  if (log_codec != nullptr && log_codec->model().name.size() > format::kMaxModelNameLength) {
+    throw UsageError(fmt::format("model name '{}' is longer than {} bytes", log_codec->model().name,
+                                 format::kMaxModelNameLength));
+  }
+  state_ = std::make_unique<State>(sink, codec, log_codec, options);
   state_->buffer.reserve(options.block_size);
 }
 
@@ -108,14 +122,16 @@ void ArchiveWriter::State::put(ByteView bytes, WriterStats& stats) {
   stats.archive_bytes += bytes.size();
 }
 
-void ArchiveWriter::State::open_member(WriterStats& stats) {
-  if (member_open) return;
+void ArchiveWriter::State::use_member(WriterStats& stats, WindowCodec& c) {
+  if (member_open && member_codec == &c) return;
+  if (member_open) close_member(stats);
   format::Header h;
-  h.stage = codec.stage();
-  h.model_hash = codec.model().hash;
-  h.model_name = codec.model().name;
+  h.stage = c.stage();
+  h.model_hash = c.model().hash;
+  h.model_name = c.model().name;
   h.block_size = options.block_size;
   member_open = true;
+  member_codec = &c;
   member_bytes = 0;
   member_raw = 0;
   index.clear();
@@ -173,10 +189,35 @@ void ArchiveWriter::State::code_queue(WriterStats& stats,
     for (const QueuedBlock& b : queue) out.push_back(zstd::compress(b.raw, options.zstd_level));
     return out;
   });
-  std::vector<Bytes> coded;
-  if (!windows.empty()) coded = codec.encode(windows);
+  // Log-like blocks' windows go to the log codec (on the CPU, while the
+  // main codec may be busy on a GPU); results return to window order.
+  std::vector<bool> is_log_window(windows.size(), false);
+  for (size_t i = 0; i < n; ++i) {
+    if (&codec_for(content[i]) != &codec) {
+      std::fill(is_log_window.begin() + static_cast<ptrdiff_t>(first_window[i]),
+                is_log_window.begin() + static_cast<ptrdiff_t>(first_window[i + 1]), true);
+    }
+  }
+  std::vector<ByteView> main_windows, log_windows;
+  for (size_t w = 0; w < windows.size(); ++w) {
+    (is_log_window[w] ? log_windows : main_windows).push_back(windows[w]);
+  }
+  std::future<std::vector<Bytes>> log_future;
+  if (!log_windows.empty()) {
+    log_future = std::async(std::launch::async, [&] { return log_codec->encode(log_windows); });
+  }
+  std::vector<Bytes> main_coded;
+  if (!main_windows.empty()) main_coded = codec.encode(main_windows);
+  std::vector<Bytes> log_coded;
+  if (log_future.valid()) log_coded = log_future.get();
   std::vector<Bytes> zstd_payloads = zstd_future.get();
-  if (coded.size() != windows.size()) throw std::logic_error("WindowCodec::encode: wrong count");
+  if (main_coded.size() != main_windows.size() || log_coded.size() != log_windows.size()) {
+    throw std::logic_error("WindowCodec::encode: wrong count");
+  }
+  std::vector<Bytes> coded(windows.size());
+  for (size_t w = 0, m = 0, l = 0; w < windows.size(); ++w) {
+    coded[w] = std::move(is_log_window[w] ? log_coded[l++] : main_coded[m++]);
+  }
 
   for (size_t i = 0; i < n; ++i) {
     size_t w0 = first_window[i];
@@ -193,11 +234,6 @@ void ArchiveWriter::State::code_queue(WriterStats& stats,
 void ArchiveWriter::State::write_block(WriterStats& stats, ByteView raw, Content content,
                                        uint32_t window_size, std::span<const ByteView> windows,
                                        std::span<Bytes> coded, const Bytes& zstd_payload) {
-  open_member(stats);
-  if (index.size() == format::kMaxBlocksPerMember) {
-    close_member(stats);
-    open_member(stats);
-  }
   FrameHeader f;
   f.raw_size = static_cast<uint32_t>(raw.size());
   f.raw_check = xxh3_64(raw);
@@ -237,6 +273,19 @@ void ArchiveWriter::State::write_block(WriterStats& stats, ByteView raw, Content
   }
   f.payload_size = static_cast<uint32_t>(payload.size());
   f.payload_check = xxh3_64(payload);
+
+  // A neural block needs a member whose header names its codec; a zstd or
+  // stored block fits in whichever member is open.
+  if (f.codec == Codec::kNeural) {
+    use_member(stats, codec_for(content));
+  } else if (!member_open) {
+    use_member(stats, codec);
+  }
+  if (index.size() == format::kMaxBlocksPerMember) {
+    WindowCodec& same = *member_codec;
+    close_member(stats);
+    use_member(stats, same);
+  }
 
   index.push_back(format::index_entry_for(f, member_raw, member_bytes));
   put(format::encode_frame_header(f), stats);
@@ -293,7 +342,7 @@ void ArchiveWriter::finish() {
   }
   try {
     st.flush_runs(stats_, true, progress_);
-    st.open_member(stats_);
+    if (!st.member_open) st.use_member(stats_, st.codec);  // an empty input
     st.close_member(stats_);
     st.finished = true;
   } catch (...) {

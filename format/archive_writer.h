@@ -60,10 +60,16 @@ struct WriterStats {
 class ArchiveWriter {
  public:
   // `codec` codes the neural blocks; its model hash and stage go into the
-  // archive header. `sink` and `codec` must outlive the writer. Throws
-  // UsageError for options out of range. After any exception from write()
-  // or finish() the archive is incomplete and the writer refuses more work.
-  ArchiveWriter(ByteSink& sink, WindowCodec& codec, WriterOptions options);
+  // archive header. `log_codec`, when given, codes the neural blocks the
+  // classifier finds log-like instead (lmz gives the stand-in model there
+  // when `codec` is a neural model: spec/MODEL.md, "Default model"); each
+  // member's header names one codec, so the writer starts a new member
+  // where the codec of neural blocks changes (spec/FORMAT.md). `sink` and
+  // the codecs must outlive the writer. Throws UsageError for options out
+  // of range. After any exception from write() or finish() the archive is
+  // incomplete and the writer refuses more work.
+  ArchiveWriter(ByteSink& sink, WindowCodec& codec, WriterOptions options,
+                WindowCodec* log_codec = nullptr);
   ~ArchiveWriter();
   ArchiveWriter(const ArchiveWriter&) = delete;
   ArchiveWriter& operator=(const ArchiveWriter&) = delete;

@@ -181,5 +181,30 @@ BOOST_AUTO_TEST_CASE(heldout_corpora) {
   }
 }
 
+// With a neural model, log-like blocks are coded with the stand-in, in a
+// member of their own, unless --log-model same; both decode.
+BOOST_AUTO_TEST_CASE(log_blocks_use_the_log_model) {
+  const std::string models = std::string(LMZ_SOURCE_DIR) + "/models";
+  const Blob data = english_text(40'000, 21) + log_text(150'000, 22) + english_text(40'000, 23);
+  for (const std::string log_model : {"order2", "same"}) {
+    BOOST_TEST_CONTEXT("--log-model " << log_model) {
+      TempDir dir;
+      write_file(dir / "data", data);
+      RunResult c = run_lmz({"--models-dir", models, "--model", "tiny", "--log-model", log_model,
+                             "--block-size", "64K", "data"},
+                            in_dir(dir.path()));
+      BOOST_REQUIRE_MESSAGE(c.exit_code == 0, describe(c));
+      RunResult l = run_lmz({"-l", "data.lmz"}, in_dir(dir.path()));
+      BOOST_REQUIRE_MESSAGE(l.exit_code == 0, describe(l));
+      BOOST_TEST(l.out.find("model tiny") != std::string::npos, l.out);
+      const bool has_order2_member = l.out.find("model order2") != std::string::npos;
+      BOOST_TEST(has_order2_member == (log_model == "order2"), l.out);
+      RunResult d = run_lmz({"--models-dir", models, "-dc", "data.lmz"}, in_dir(dir.path()));
+      BOOST_REQUIRE_MESSAGE(d.exit_code == 0, describe(d));
+      BOOST_TEST((d.out == data));
+    }
+  }
+}
+
 }  // namespace
 }  // namespace lmz::cli_test

@@ -10,6 +10,7 @@
 #include "format/archive_reader.h"
 #include "format/archive_writer.h"
 #include "format/layout.h"
+#include "libcodec/cm/cm_stage.h"
 #include "libcodec/order2_model.h"
 #include "libcodec/predictor.h"
 #include "libcodec/window_codec.h"
@@ -64,22 +65,22 @@ Bytes slice(const Bytes& data, uint64_t offset, uint64_t length) {
 }
 
 // Decodes `archive` every way there is and compares with `data`.
-void check_decodes_to(const Bytes& archive, const Bytes& data, WindowCodec& codec,
-                      uint64_t seed = 1) {
-  BOOST_TEST_REQUIRE((decompress_buffer(archive, resolver_for(codec)) == data));
+void check_decodes_with(const Bytes& archive, const Bytes& data, const CodecResolver& resolve,
+                        uint64_t seed = 1) {
+  BOOST_TEST_REQUIRE((decompress_buffer(archive, resolve) == data));
   ChunkySource chunky(archive, seed);
   MemorySink sink;
-  decompress_stream(chunky, sink, resolver_for(codec));
+  decompress_stream(chunky, sink, resolve);
   BOOST_TEST_REQUIRE((sink.data == data));
   for (uint64_t batch : {uint64_t{0}, uint64_t{5000}}) {  // block by block, small batches
     MemorySource in(archive);
     MemorySink out;
-    decompress_stream(in, out, resolver_for(codec), {}, batch);
+    decompress_stream(in, out, resolve, {}, batch);
     BOOST_TEST_REQUIRE((out.data == data));
   }
 
   MemoryRandomAccessSource source(archive);
-  RandomAccessReader reader(source, resolver_for(codec));
+  RandomAccessReader reader(source, resolve);
   BOOST_TEST_REQUIRE(reader.raw_size() == data.size());
   BOOST_TEST_REQUIRE(reader.info().raw_size == data.size());
   BOOST_TEST_REQUIRE(reader.info().archive_size == archive.size());
@@ -93,6 +94,11 @@ void check_decodes_to(const Bytes& archive, const Bytes& data, WindowCodec& code
   }
   BOOST_TEST((reader.read(data.size(), 10).empty()));
   BOOST_TEST((reader.read(0, UINT64_MAX) == data));
+}
+
+void check_decodes_to(const Bytes& archive, const Bytes& data, WindowCodec& codec,
+                      uint64_t seed = 1) {
+  check_decodes_with(archive, data, resolver_for(codec), seed);
 }
 
 Bytes roundtrip(const Bytes& data, WindowCodec& codec, const WriterOptions& options) {
@@ -468,4 +474,74 @@ BOOST_AUTO_TEST_CASE(order2_codec_round_trips) {
 }
 
 }  // namespace
+}  // namespace lmz
+
+namespace lmz {
+namespace {
+
+Bytes log_lines(size_t size, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  Bytes out;
+  while (out.size() < size) {
+    std::string line =
+        "2026-12-02T01:" + std::to_string(10 + rng() % 50) + ":" + std::to_string(10 + rng() % 50) +
+        " gw sshd[" + std::to_string(1000 + rng() % 9000) + "]: Accepted publickey for " +
+        (rng() % 2 ? "root" : "deploy") + " from 10.0.0." + std::to_string(rng() % 256) + " port " +
+        std::to_string(40000 + rng() % 20000) + " ssh2\n";
+    out.insert(out.end(), line.begin(), line.end());
+  }
+  out.resize(size);
+  return out;
+}
+
+}  // namespace
+
+// With a log codec, log-like blocks are coded by it and the rest by the main
+// codec; each member's header names the one codec of its neural blocks, so
+// the archive has a member per run, and every reader decodes it.
+BOOST_AUTO_TEST_CASE(log_blocks_go_to_the_log_codec_in_their_own_members) {
+  DictWindowCodec prose_codec;
+  auto order2 = make_order2_model();
+  auto log_codec = make_local_window_codec(*order2, kMixStageV1);
+  Bytes data = text_from_dictionary(128 << 10, 3);
+  Bytes logs = log_lines(128 << 10, 4);
+  data.insert(data.end(), logs.begin(), logs.end());
+  Bytes more = text_from_dictionary(64 << 10, 5);
+  data.insert(data.end(), more.begin(), more.end());
+
+  WriterOptions o = small_options(64 << 10, 16 << 10);
+  o.log_window_size = 64 << 10;
+  MemorySink sink;
+  ArchiveWriter writer(sink, prose_codec, o, log_codec.get());
+  writer.write(data);
+  writer.finish();
+  BOOST_TEST(writer.stats().neural_blocks == 5u);
+  BOOST_TEST(writer.stats().members == 3u);
+
+  CodecResolver resolve = [&](const Hash128& hash, const std::string& name,
+                              StageId stage) -> WindowCodec& {
+    if (hash == log_codec->model().hash && stage == log_codec->stage()) return *log_codec;
+    return resolver_for(prose_codec)(hash, name, stage);
+  };
+  check_decodes_with(sink.data, data, resolve);
+  MemoryRandomAccessSource source(sink.data);
+  RandomAccessReader reader(source, resolve);
+  const auto& members = reader.info().members;
+  BOOST_REQUIRE_EQUAL(members.size(), 3u);
+  BOOST_TEST(members[0].model_name == prose_codec.model().name);
+  BOOST_TEST(members[1].model_name == std::string(kOrder2ModelName));
+  BOOST_TEST(members[1].raw_size == logs.size());
+  BOOST_TEST(members[2].model_name == prose_codec.model().name);
+
+  // The same codec as log codec, or none: one member, as before.
+  for (WindowCodec* same :
+       {static_cast<WindowCodec*>(&prose_codec), static_cast<WindowCodec*>(nullptr)}) {
+    MemorySink one;
+    ArchiveWriter w(one, prose_codec, o, same);
+    w.write(data);
+    w.finish();
+    BOOST_TEST(w.stats().members == 1u);
+  }
+}
+
 }  // namespace lmz
