@@ -9,6 +9,7 @@ packages=(
   libboost-dev libboost-test-dev
   libzstd-dev libxxhash-dev libfmt-dev libsystemd-dev
   xz-utils zstd time
+  clang-14 libfuzzer-14-dev libclang-rt-14-dev
 )
 
 missing=()

@@ -10,3 +10,6 @@ build=${LMZ_BUILD_DIR:-$root/build}
 "$root/scripts/build.sh"
 cd "$build"
 ctest --output-on-failure -j2
+# ASan/UBSan build of the tests that need no libtorch, and a short run of
+# every fuzz target (scripts/sanitize.sh).
+"$root/scripts/sanitize.sh"

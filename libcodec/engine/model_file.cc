@@ -21,11 +21,11 @@ constexpr uint64_t kMaxFileSize = uint64_t{1} << 30;
 // Bounds-checked little-endian reader over the file's bytes.
 class Reader {
  public:
-  Reader(const Bytes& bytes, size_t end, const std::filesystem::path& path)
-      : bytes_(bytes), end_(end), path_(path) {}
+  Reader(ByteView bytes, size_t end, const std::string& origin)
+      : bytes_(bytes), end_(end), origin_(origin) {}
 
   [[noreturn]] void fail(const std::string& what) const {
-    throw CorruptInput(fmt::format("model file {}: {} (at byte {})", path_.string(), what, pos_));
+    throw CorruptInput(fmt::format("model file {}: {} (at byte {})", origin_, what, pos_));
   }
   void need(uint64_t n) const {
     if (n > end_ - pos_) fail(fmt::format("truncated: {} more bytes needed", n));
@@ -61,10 +61,10 @@ class Reader {
   size_t pos() const { return pos_; }
 
  private:
-  const Bytes& bytes_;
+  ByteView bytes_;
   size_t end_;
   size_t pos_ = 0;
-  const std::filesystem::path& path_;
+  const std::string& origin_;
 };
 
 IntMatrix read_matrix(Reader& r, uint32_t rows, uint32_t cols, const char* what) {
@@ -103,8 +103,12 @@ LstmModelFile read_model_file(const std::filesystem::path& path) {
   Bytes bytes(static_cast<size_t>(size));
   in.read(reinterpret_cast<char*>(bytes.data()), size);
   if (!in) throw IoError(fmt::format("cannot read model file {}", path.string()));
+  return parse_model_file(bytes, path.string());
+}
+
+LstmModelFile parse_model_file(ByteView bytes, const std::string& origin) {
   if (bytes.size() < sizeof(kMagic) + 16 || std::memcmp(bytes.data(), kMagic, 8) != 0) {
-    throw CorruptInput(fmt::format("model file {}: not an lmz model (bad magic)", path.string()));
+    throw CorruptInput(fmt::format("model file {}: not an lmz model (bad magic)", origin));
   }
   const size_t body = bytes.size() - 16;
   LstmModelFile f;
@@ -121,10 +125,10 @@ LstmModelFile read_model_file(const std::filesystem::path& path) {
   if (!(stored == f.hash)) {
     throw CorruptInput(fmt::format(
         "model file {}: content hash {:016x}{:016x} does not match the stored {:016x}{:016x}",
-        path.string(), f.hash.high, f.hash.low, stored.high, stored.low));
+        origin, f.hash.high, f.hash.low, stored.high, stored.low));
   }
 
-  Reader r(bytes, body, path);
+  Reader r(bytes, body, origin);
   char magic[8];
   r.bytes(magic, 8);
   if (uint32_t v = r.u32(); v != kVersion) r.fail(fmt::format("unsupported version {}", v));

@@ -35,4 +35,9 @@ struct LstmModelFile {
 // CorruptInput (naming the path and what is wrong) if it is malformed.
 LstmModelFile read_model_file(const std::filesystem::path& path);
 
+// Validates a whole model file already in memory; `origin` names it in
+// messages (read_model_file passes the path). Separate from the file I/O so
+// that the parser can be fuzzed and tested without files (tests/fuzz/).
+LstmModelFile parse_model_file(ByteView bytes, const std::string& origin);
+
 }  // namespace lmz

@@ -134,11 +134,16 @@ Bytes ssh_log(size_t lines, uint64_t seed) {
   for (size_t i = 0; i < lines; ++i) {
     second += static_cast<int>(rng() % 3);
     const int pid = 24000 + static_cast<int>(rng() % 400);
+    // One draw per statement: the order in which a call's arguments are
+    // evaluated is unspecified (GCC and Clang differ), and the pinned hash
+    // below must not depend on the compiler. (This order is GCC's.)
+    const int d = static_cast<int>(rng() % 256);
+    const int c = static_cast<int>(rng() % 256);
+    const char* user = users[rng() % 7];
     char line[256];
     std::snprintf(line, sizeof line,
                   "Dec 10 %02d:%02d:%02d LabSZ sshd[%d]: Invalid user %s from 173.234.%d.%d\n",
-                  6 + second / 3600, (second / 60) % 60, second % 60, pid, users[rng() % 7],
-                  static_cast<int>(rng() % 256), static_cast<int>(rng() % 256));
+                  6 + second / 3600, (second / 60) % 60, second % 60, pid, user, c, d);
     s += line;
   }
   return Bytes(s.begin(), s.end());

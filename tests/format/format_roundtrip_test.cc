@@ -290,10 +290,13 @@ BOOST_AUTO_TEST_CASE(mixed_text_and_binary_keeps_text_neural) {
     for (int k = 0; k < 100; ++k) header[k] = static_cast<uint8_t>('a' + rng() % 26);
     data.insert(data.end(), header.begin(), header.end());
     if (member % 3 == 2) {
-      Bytes bin = random_bytes(20000 + rng() % 20000, rng());
+      // One draw per statement (argument order is unspecified).
+      const uint64_t seed = rng();
+      Bytes bin = random_bytes(20000 + rng() % 20000, seed);
       data.insert(data.end(), bin.begin(), bin.end());
     } else {
-      Bytes text = text_from_dictionary(10000 + rng() % 30000, rng());
+      const uint64_t seed = rng();
+      Bytes text = text_from_dictionary(10000 + rng() % 30000, seed);
       data.insert(data.end(), text.begin(), text.end());
       text_bytes += text.size();
     }

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Configures (once) and builds the libFuzzer targets of tests/fuzz with
+# clang-14 (-DLMZ_FUZZ=ON: ASan, UBSan and coverage on the project's code,
+# no libtorch) in $LMZ_FUZZ_BUILD_DIR (default build-fuzz/ in the repository).
+# Prints the build directory on the last line. Used by run-long.sh and
+# scripts/sanitize.sh.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+build=${LMZ_FUZZ_BUILD_DIR:-$root/build-fuzz}
+cxx=${LMZ_FUZZ_CXX:-clang++-14}
+if [[ ! -f "$build/CMakeCache.txt" ]]; then
+  cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DCMAKE_CXX_COMPILER="$cxx" -DLMZ_WITH_TORCH=OFF -DLMZ_FUZZ=ON >&2
+fi
+cmake --build "$build" --target fuzz_targets -- -j"${LMZ_JOBS:-2}" >&2
+echo "$build"
