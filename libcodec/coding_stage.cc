@@ -11,7 +11,9 @@
 
 namespace lmz {
 
-StageId default_stage() { return kMixStageV1; }
+StageId default_stage() {
+  return kMixStageV1;
+}
 
 std::unique_ptr<CodingStage> make_coding_stage(StageId id, size_t window_size) {
   switch (id) {

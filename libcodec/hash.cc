@@ -6,7 +6,9 @@
 
 namespace lmz {
 
-uint64_t xxh3_64(ByteView bytes) { return XXH3_64bits(bytes.data(), bytes.size()); }
+uint64_t xxh3_64(ByteView bytes) {
+  return XXH3_64bits(bytes.data(), bytes.size());
+}
 
 Hash128 xxh3_128(ByteView bytes) {
   XXH128_hash_t h = XXH3_128bits(bytes.data(), bytes.size());
@@ -18,7 +20,9 @@ Xxh3_128Stream::Xxh3_128Stream() : state_(XXH3_createState()) {
   XXH3_128bits_reset(static_cast<XXH3_state_t*>(state_));
 }
 
-Xxh3_128Stream::~Xxh3_128Stream() { XXH3_freeState(static_cast<XXH3_state_t*>(state_)); }
+Xxh3_128Stream::~Xxh3_128Stream() {
+  XXH3_freeState(static_cast<XXH3_state_t*>(state_));
+}
 
 void Xxh3_128Stream::update(ByteView bytes) {
   XXH3_128bits_update(static_cast<XXH3_state_t*>(state_), bytes.data(), bytes.size());

@@ -66,7 +66,8 @@ class ModelRegistry {
   std::filesystem::path models_dir_;
   Device device_;
   std::mutex mutex_;
-  std::map<std::string, std::unique_ptr<Predictor>> loaded_;  // key: canonical path or built-in name
+  std::map<std::string, std::unique_ptr<Predictor>>
+      loaded_;  // key: canonical path or built-in name
   std::map<std::pair<const Predictor*, StageId>, std::unique_ptr<WindowCodec>> codecs_;
 };
 
