@@ -14,6 +14,8 @@
 #   crosscheck  each model, both stages: an archive made on CUDA with 4096
 #               windows per batch vs one made on the CPU one window at a
 #               time (must be byte-identical), each decoded on the other
+#   speed16     16 MiB of held-out prose with `large`, direct stage: compress
+#               and decompress MB/s on CUDA (1,024 windows)
 #   speed       a 100 MB input (the held-out split repeated) with `large`:
 #               compress and decompress MB/s on CUDA, direct and mix stages
 #   heldout     every held-out file with `large` on CUDA, both stages, with
@@ -44,9 +46,11 @@ step_build() {
   {
     nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv
     python3 -c 'import torch;print("torch", torch.__version__, "cuda", torch.version.cuda)'
+    nvcc --version | tail -2
     cmake -S . -B "$B" -G Ninja -DCMAKE_BUILD_TYPE=Release -DLMZ_BUILD_TESTS=OFF \
-      -DLMZ_WERROR=OFF -DCMAKE_PREFIX_PATH="$prefix" \
-      -DCMAKE_CXX_FLAGS=-DFMT_HEADER_ONLY &&
+      -DLMZ_WERROR=OFF -DCMAKE_PREFIX_PATH="$prefix" -DLMZ_CUDA_KERNELS=ON \
+      -DCMAKE_CUDA_COMPILER="$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)" \
+      -DCMAKE_CXX_FLAGS=-DFMT_HEADER_ONLY ${LMZ_GPU_CMAKE_ARGS:-} &&
       cmake --build "$B" -j16 --target lmz lmzd lmzd_bench lmz-codec-bench
   } > "$OUT/build.log" 2>&1
   local rc=$?
@@ -97,21 +101,34 @@ print("crosscheck:", "PASS" if bad == 0 and runs else "FAIL")
 PY
 }
 
-step_speed() {
+# held_prose FILE BYTES: the held-out prose and docs repeated to BYTES bytes.
+held_prose() {
   unpack_held
+  [ -f "$1" ] && return
+  while [ "$(stat -c %s "$1" 2>/dev/null || echo 0)" -lt "$2" ]; do
+    cat $held/*.txt $held/*.rst $held/*.pod $held/*.dict >> "$1"
+  done
+  truncate -s "$2" "$1"
+}
+
+step_speed() {
   local big=/tmp/lmz-100mb
-  if [ ! -f $big ]; then
-    while [ "$(stat -c %s $big 2>/dev/null || echo 0)" -lt 100000000 ]; do
-      cat $held/*.txt $held/*.rst $held/*.pod $held/*.dict >> $big
-    done
-    truncate -s 100000000 $big
-  fi
+  held_prose $big 100000000
   local log=$OUT/speed.txt
   for stage in ${LMZ_SPEED_STAGES:-direct mix}; do
     echo "+ large $stage on cuda, 100 MB, 64 MiB per encode call" >> "$log"
     timeout 290 "$BENCH" --model large --models-dir models --stage $stage --encode-device cuda \
       --batch-bytes 67108864 $big >> "$log" 2>&1 || echo "FAILED rc=$?" >> "$log"
   done
+}
+
+step_speed16() {
+  local input=/tmp/lmz-16mib
+  held_prose $input 16777216
+  echo "+ large direct on cuda, 16 MiB, 64 MiB per encode call" >> "$OUT/speed16.txt"
+  timeout 200 "$BENCH" --model large --models-dir models --stage direct --encode-device cuda \
+    --batch-bytes 67108864 $input >> "$OUT/speed16.txt" 2>&1 || echo "FAILED rc=$?" >> "$OUT/speed16.txt"
+  tail -3 "$OUT/speed16.txt"
 }
 
 step_heldout() {

@@ -10,11 +10,21 @@
 
 namespace lmz {
 
+// How the engine computes a step; both give the same integers.
+enum class LstmCodePath {
+  // int8/int32 state, per layer a matrix product and one fused cell step,
+  // one fused step for the distribution (lstm_kernels.h): loops on the CPU,
+  // CUDA kernels on the GPU in builds with them (else as kTensorOps).
+  kFused,
+  // Every step as libtorch tensor operations, on either device: the
+  // reference the fused path is tested against.
+  kTensorOps,
+};
+
 // A predictor for `file` on `device` (kAuto: CUDA when available), known
 // under `name`. Throws UsageError if kCuda is asked for and not available.
-// On the CPU the cell and the output distribution run as plain loops unless
-// `tensor_ops_on_cpu` (the CUDA code path, run on the CPU for tests).
 std::unique_ptr<Predictor> make_lstm_predictor(const LstmModelFile& file, std::string name,
-                                               Device device, bool tensor_ops_on_cpu = false);
+                                               Device device,
+                                               LstmCodePath path = LstmCodePath::kFused);
 
 }  // namespace lmz

@@ -1,0 +1,71 @@
+// CPU versions of the fused steps (lstm_kernels.h): plain loops over
+// lstm_math.h, one window row at a time.
+#include <algorithm>
+#include <climits>
+
+#include "libcodec/engine/lstm_kernels.h"
+#include "libcodec/engine/lstm_math.h"
+
+namespace lmz {
+
+using namespace lstm_math;
+
+void lstm_cell_cpu(const CellArgs& a) {
+  const int64_t hd = a.hidden;
+  for (int64_t k = 0; k < a.rows; ++k) {
+    const int32_t* acc = a.acc + k * 4 * hd;
+    const int32_t* in0 = a.input0 != nullptr ? a.input0 + a.symbols[k] * 4 * hd : nullptr;
+    const int64_t slot = a.slots[k];
+    int8_t* h = a.h + slot * hd;
+    int32_t* c = a.c + slot * hd;
+    auto index = [&](int64_t r) {
+      const int64_t sum = int64_t{acc[r]} + (in0 != nullptr ? in0[r] : 0);
+      return gate_index(sum, a.multiplier[r], a.bias[r], a.shift);
+    };
+    for (int64_t j = 0; j < hd; ++j) {
+      const CellState s = cell_update(
+          a.sigmoid_lut[index(j)], a.sigmoid_lut[index(hd + j)], a.tanh_lut[index(2 * hd + j)],
+          a.sigmoid_lut[index(3 * hd + j)], c[j], a.cell_clamp, a.tanh_lut);
+      c[j] = static_cast<int32_t>(s.c);
+      h[j] = static_cast<int8_t>(s.h);
+    }
+    if (a.next_input != nullptr) {
+      int8_t* next = a.next_input + k * 2 * hd;
+      std::copy(h, h + hd, next);
+      const int8_t* next_h = a.next_h + slot * hd;
+      std::copy(next_h, next_h + hd, next + hd);
+    }
+  }
+}
+
+void lstm_output_cpu(const OutputArgs& a) {
+  int64_t logit[256], freq[256];
+  for (int64_t k = 0; k < a.rows; ++k) {
+    const int32_t* acc = a.acc + k * 256;
+    int64_t max_logit = INT64_MIN;
+    int64_t first_max = 0;
+    for (int64_t s = 0; s < 256; ++s) {
+      logit[s] = rescale(acc[s], a.multiplier[s], a.bias[s], a.shift);
+      if (logit[s] > max_logit) {
+        max_logit = logit[s];
+        first_max = s;
+      }
+    }
+    int64_t weight_sum = 0;
+    for (int64_t s = 0; s < 256; ++s) {
+      freq[s] = output_weight(max_logit, logit[s], a.exp_lut);
+      weight_sum += freq[s];
+    }
+    int64_t total = 0;
+    for (int64_t s = 0; s < 256; ++s) {
+      freq[s] = output_frequency(freq[s], weight_sum);
+      total += freq[s];
+    }
+    freq[first_max] += kFrequencyTotal - total;
+    uint32_t* cdf = a.cdf + k * 257;
+    cdf[0] = 0;
+    for (int64_t s = 0; s < 256; ++s) cdf[s + 1] = cdf[s] + static_cast<uint32_t>(freq[s]);
+  }
+}
+
+}  // namespace lmz
