@@ -1,5 +1,16 @@
 #include "cli/backend.h"
 
+#include <fmt/format.h>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <utility>
+
+#include "cli/model_identity.h"
+#include "libcodec/errors.h"
 #include "libcodec/model_registry.h"
 #include "libcodec/order2_model.h"
 #include "libcodec/predictor.h"
@@ -7,6 +18,46 @@
 
 namespace lmz::cli {
 namespace {
+
+// A codec whose model is loaded on its first use: the archive header needs
+// only the model's identity, which the file gives without loading it, and
+// input that turns out to be all logs or binary (coded with order2 or zstd)
+// never needs the model, nor the engine and libtorch (about a second and
+// 170 MB on a CPU).
+class DeferredCodec final : public WindowCodec {
+ public:
+  DeferredCodec(ModelId id, StageId stage, std::function<WindowCodec&()> load)
+      : id_(std::move(id)), stage_(stage), load_(std::move(load)) {}
+
+  const ModelId& model() const override { return id_; }
+  StageId stage() const override { return stage_; }
+  std::vector<Bytes> encode(std::span<const ByteView> windows) override {
+    return loaded().encode(windows);
+  }
+  void decode(std::span<const EncodedWindowView> windows,
+              std::span<const MutableByteView> out) override {
+    loaded().decode(windows, out);
+  }
+
+ private:
+  WindowCodec& loaded() {
+    if (codec_ == nullptr) {
+      WindowCodec& codec = load_();
+      // The header already names id_: the file must not have changed since.
+      if (codec.model().hash != id_.hash) {
+        throw UsageError(fmt::format("model {} changed while lmz was running (hash {}, now {})",
+                                     id_.name, id_.hash.hex(), codec.model().hash.hex()));
+      }
+      codec_ = &codec;
+    }
+    return *codec_;
+  }
+
+  ModelId id_;
+  StageId stage_;
+  std::function<WindowCodec&()> load_;
+  WindowCodec* codec_ = nullptr;
+};
 
 class InProcessBackend final : public CodecBackend {
  public:
@@ -18,9 +69,21 @@ class InProcessBackend final : public CodecBackend {
 
   WindowCodec& compress_codec() override {
     if (codec_ == nullptr) {
-      Predictor& model =
-          model_.empty() ? registry_.default_model() : registry_.by_name_or_path(model_);
-      codec_ = &registry_.codec(model, stage_);
+      const std::string name = model_.empty() ? registry_.default_model_name() : model_;
+      auto load = [this, name]() -> WindowCodec& {
+        return registry_.codec(registry_.by_name_or_path(name), stage_);
+      };
+      // A model file is identified now and loaded when a block needs it;
+      // the built-in model (and a name that is not a file, for the
+      // registry's error) directly.
+      std::optional<ModelId> id;
+      if (name != kOrder2ModelName) id = identify_model(name, registry_.models_dir());
+      if (id) {
+        deferred_.emplace(*id, stage_, load);
+        codec_ = &*deferred_;
+      } else {
+        codec_ = &load();
+      }
     }
     return *codec_;
   }
@@ -32,9 +95,22 @@ class InProcessBackend final : public CodecBackend {
     return &registry_.codec(model, stage_);
   }
 
+  // The codec for an archive's model, also loaded only when a block needs
+  // it: an archive whose blocks are all logs, binary or stored decodes
+  // without loading the model it names (or having it installed).
   CodecResolver resolver() override {
     return [this](const Hash128& hash, const std::string& name, StageId stage) -> WindowCodec& {
-      return registry_.codec(registry_.by_hash(hash, name), stage);
+      Predictor& standin = registry_.by_name_or_path(kOrder2ModelName);
+      if (standin.id().hash == hash) return registry_.codec(standin, stage);
+      std::lock_guard lock(resolved_mutex_);
+      auto& slot = resolved_[{hash.hex(), stage}];
+      if (slot == nullptr) {
+        slot = std::make_unique<DeferredCodec>(
+            ModelId{name, hash}, stage, [this, hash, name, stage]() -> WindowCodec& {
+              return registry_.codec(registry_.by_hash(hash, name), stage);
+            });
+      }
+      return *slot;
     };
   }
 
@@ -43,7 +119,10 @@ class InProcessBackend final : public CodecBackend {
   std::string model_;
   std::string log_model_;
   StageId stage_;
+  std::optional<DeferredCodec> deferred_;
   WindowCodec* codec_ = nullptr;
+  std::mutex resolved_mutex_;
+  std::map<std::pair<std::string, StageId>, std::unique_ptr<DeferredCodec>> resolved_;
 };
 
 }  // namespace

@@ -50,11 +50,13 @@ ModelRegistry::ModelRegistry(ModelOptions options)
 ModelRegistry::~ModelRegistry() = default;
 
 Predictor& ModelRegistry::default_model() {
+  return by_name_or_path(default_model_name());
+}
+
+std::string ModelRegistry::default_model_name() const {
   // The rule (spec/MODEL.md, "Default model"): $LMZ_MODEL if set; else the
   // best installed model the device can run at a usable speed.
-  if (const char* env = std::getenv("LMZ_MODEL"); env != nullptr && *env != '\0') {
-    return by_name_or_path(env);
-  }
+  if (const char* env = std::getenv("LMZ_MODEL"); env != nullptr && *env != '\0') return env;
   if (neural_engine_available()) {
     auto installed = [&](const char* name) {
       std::error_code ec;
@@ -64,11 +66,11 @@ Predictor& ModelRegistry::default_model() {
     // Asking for CUDA loads the engine, so ask only when it matters.
     if (installed("large") &&
         (device_ == Device::kCuda || (device_ == Device::kAuto && cuda_available()))) {
-      return by_name_or_path("large");
+      return "large";
     }
-    if (installed("small")) return by_name_or_path("small");
+    if (installed("small")) return "small";
   }
-  return by_name_or_path(kOrder2ModelName);
+  return kOrder2ModelName;
 }
 
 Predictor& ModelRegistry::by_name_or_path(std::string_view name_or_path) {

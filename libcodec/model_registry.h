@@ -45,6 +45,8 @@ class ModelRegistry {
   // The model compression uses when the user names none. The rule is
   // documented in spec/MODEL.md and is the same for the CLI and the daemon.
   Predictor& default_model();
+  // The same model's name for by_name_or_path, without loading any model.
+  std::string default_model_name() const;
 
   // A model by name (a built-in name, or NAME.lmzm in the models directory)
   // or by path to a model file. Throws UsageError if there is no such model.

@@ -18,7 +18,8 @@ bool neural_engine_available();
 
 // Whether the engine can run on a CUDA device here (false without the
 // engine, if its module cannot be loaded, with a CPU-only libtorch, or with
-// no usable GPU). Loads the engine module.
+// no usable GPU). Loads the engine module, except on machines with no CUDA
+// driver device nodes, where the answer is known to be false.
 bool cuda_available();
 
 // Loads a model file (spec/MODEL.md) and returns a predictor running on

@@ -30,6 +30,7 @@ struct RunResult {
   int exit_code = -1;  // -1: killed by a signal
   Blob out;
   std::string err;
+  long max_rss_kb = 0;  // the process's peak resident memory
 };
 
 inline RunOptions in_dir(const std::filesystem::path& cwd) {
