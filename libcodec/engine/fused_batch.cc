@@ -89,11 +89,32 @@ class FusedBatch final : public PredictorBatch {
   // often enough, or capture failed once).
   Graphs* graphs_for(std::span<const uint32_t> slots);
   void upload_symbols(Graphs& g, std::span<const uint8_t> bytes) const;
+  // Teacher forcing for a fixed row count and number of rounds as one graph:
+  // every round's distribution (into `cdfs`) and step, reading all rounds'
+  // symbols from `rows`. One launch per call instead of four per round.
+  struct ForcedGraph {
+    Rows rows;
+    std::vector<uint32_t> uploaded;  // the slots now in rows.slots
+    torch::Tensor cdfs;              // [steps * rows, 257] int32
+    at::cuda::CUDAGraph graph;
+  };
+  // The graph for this call's row count and rounds with its slots and
+  // symbols uploaded, or null (as graphs_for).
+  ForcedGraph* forced_graph_for(std::span<const uint32_t> slots, size_t steps,
+                                std::span<const uint8_t> bytes);
+  // Puts `slots` into r.slots unless they are there already.
+  void upload_slots(Rows& r, std::vector<uint32_t>& uploaded,
+                    std::span<const uint32_t> slots) const;
+  // Whether a call with `key` may capture: the same key `kCallsBeforeCapture`
+  // times in a row before (counted in `last`, `repeats`).
+  static bool ready_to_capture(std::pair<int64_t, size_t> key, std::pair<int64_t, size_t>& last,
+                               int& repeats);
   static constexpr int kCallsBeforeCapture = 2;  // eager calls of a row count first
   static constexpr size_t kMaxGraphSets = 4;
   std::map<int64_t, std::unique_ptr<Graphs>> graphs_;
-  int64_t last_rows_ = -1;
-  int repeats_ = 0;
+  std::map<std::pair<int64_t, size_t>, std::unique_ptr<ForcedGraph>> forced_;
+  std::pair<int64_t, size_t> last_key_{-1, 0}, last_forced_key_{-1, 0};
+  int repeats_ = 0, forced_repeats_ = 0;
   bool graphs_failed_ = false;
 #endif
 
@@ -246,19 +267,9 @@ void FusedBatch::predict_and_observe(std::span<const uint32_t> slots, size_t ste
   torch::NoGradGuard no_grad;
   [[maybe_unused]] const StreamScope scope = use_stream();
 #ifdef LMZ_USE_CUDA_GRAPHS
-  if (Graphs* g = graphs_for(slots)) {
-    const int64_t rows = static_cast<int64_t>(n);
-    auto symbols = torch::tensor(std::vector<int64_t>(bytes.begin(), bytes.end()), torch::kLong)
-                       .to(model_.device());
-    auto cdfs = torch::empty({static_cast<int64_t>(steps) * rows, 257}, g->cdf.options());
-    auto static_symbols = g->rows.all.narrow(0, g->rows.slots.size(0), rows);
-    for (int64_t t = 0; t < static_cast<int64_t>(steps); ++t) {
-      g->distribution.replay();
-      cdfs.narrow(0, t * rows, rows).copy_(g->cdf);
-      static_symbols.copy_(symbols.narrow(0, t * rows, rows));
-      g->step.replay();
-    }
-    return copy_cdfs(cdfs, out);
+  if (ForcedGraph* g = forced_graph_for(slots, steps, bytes)) {
+    g->graph.replay();
+    return copy_cdfs(g->cdfs, out);
   }
 #endif
   const Rows r = rows_of(slots, bytes);
@@ -302,9 +313,7 @@ FusedBatch::Graphs* FusedBatch::graphs_for(std::span<const uint32_t> slots) {
     // costs several eager steps), and only after eager calls of it on this
     // stream have created the library handles and workspaces that must not
     // be created during a capture.
-    repeats_ = rows == last_rows_ ? repeats_ + 1 : 0;
-    last_rows_ = rows;
-    if (repeats_ < kCallsBeforeCapture) return nullptr;
+    if (!ready_to_capture({rows, 0}, last_key_, repeats_)) return nullptr;
     check_slots(slots, size_);
     auto g = std::make_unique<Graphs>();
     g->rows = rows_of(slots, std::vector<uint8_t>(slots.size(), 0));
@@ -331,14 +340,64 @@ FusedBatch::Graphs* FusedBatch::graphs_for(std::span<const uint32_t> slots) {
     it = graphs_.emplace(rows, std::move(g)).first;
   }
   Graphs& g = *it->second;
-  if (!std::equal(slots.begin(), slots.end(), g.uploaded.begin(), g.uploaded.end())) {
-    check_slots(slots, size_);
-    const int64_t padded = g.rows.slots.size(0);
-    std::vector<int64_t> host(static_cast<size_t>(padded), slots[0]);
-    std::copy(slots.begin(), slots.end(), host.begin());
-    g.rows.slots.copy_(torch::tensor(host, torch::kLong));
-    g.uploaded.assign(slots.begin(), slots.end());
+  upload_slots(g.rows, g.uploaded, slots);
+  return &g;
+}
+
+bool FusedBatch::ready_to_capture(std::pair<int64_t, size_t> key, std::pair<int64_t, size_t>& last,
+                                  int& repeats) {
+  repeats = key == last ? repeats + 1 : 0;
+  last = key;
+  return repeats >= kCallsBeforeCapture;
+}
+
+void FusedBatch::upload_slots(Rows& r, std::vector<uint32_t>& uploaded,
+                              std::span<const uint32_t> slots) const {
+  if (std::equal(slots.begin(), slots.end(), uploaded.begin(), uploaded.end())) return;
+  check_slots(slots, size_);
+  const int64_t padded = r.slots.size(0);
+  std::vector<int64_t> host(static_cast<size_t>(padded), slots[0]);
+  std::copy(slots.begin(), slots.end(), host.begin());
+  r.slots.copy_(torch::tensor(host, torch::kLong));
+  uploaded.assign(slots.begin(), slots.end());
+}
+
+FusedBatch::ForcedGraph* FusedBatch::forced_graph_for(std::span<const uint32_t> slots, size_t steps,
+                                                      std::span<const uint8_t> bytes) {
+  if (!stream_ || graphs_failed_) return nullptr;
+  const auto rows = static_cast<int64_t>(slots.size());
+  const std::pair<int64_t, size_t> key{rows, steps};
+  auto it = forced_.find(key);
+  if (it == forced_.end()) {
+    if (!ready_to_capture(key, last_forced_key_, forced_repeats_)) return nullptr;
+    auto g = std::make_unique<ForcedGraph>();
+    g->rows = rows_of(slots, bytes);  // this call's slots and symbols
+    g->uploaded.assign(slots.begin(), slots.end());
+    g->cdfs = torch::empty({static_cast<int64_t>(steps) * rows, 257},
+                           torch::TensorOptions(torch::kInt).device(model_.device()));
+    try {
+      auto* cdfs = reinterpret_cast<uint32_t*>(g->cdfs.data_ptr<int32_t>());
+      g->graph.capture_begin({0, 0}, cudaStreamCaptureModeThreadLocal);
+      for (size_t t = 0; t < steps; ++t) {
+        distribution(g->rows, cdfs + t * slots.size() * 257);
+        step(g->rows, g->rows.symbols + t * slots.size());
+      }
+      g->graph.capture_end();
+    } catch (const std::exception&) {
+      abort_capture();
+      graphs_failed_ = true;
+      return nullptr;
+    }
+    if (forced_.size() >= kMaxGraphSets) {
+      stream_->synchronize();  // a replay in flight still uses the graph's memory
+      forced_.erase(forced_.begin());
+    }
+    return forced_.emplace(key, std::move(g)).first->second.get();
   }
+  ForcedGraph& g = *it->second;
+  upload_slots(g.rows, g.uploaded, slots);
+  g.rows.all.narrow(0, g.rows.slots.size(0), static_cast<int64_t>(bytes.size()))
+      .copy_(torch::tensor(std::vector<int64_t>(bytes.begin(), bytes.end()), torch::kLong));
   return &g;
 }
 
