@@ -10,6 +10,8 @@ build=${LMZ_BUILD_DIR:-$root/build}
 "$root/scripts/build.sh"
 cd "$build"
 ctest --output-on-failure -j2
+# The engine's CUDA-only host code, compiled against stub CUDA headers.
+"$root/scripts/check-cuda-host-code.sh"
 # ASan/UBSan build of the tests that need no libtorch, and a short run of
 # every fuzz target (scripts/sanitize.sh).
 "$root/scripts/sanitize.sh"
