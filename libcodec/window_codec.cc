@@ -17,6 +17,7 @@
 #include <memory>
 #include <mutex>
 #include <numeric>
+#include <span>
 #include <system_error>
 #include <thread>
 #include <vector>
@@ -34,14 +35,42 @@ namespace {
 
 // A step's stage work is handed out in chunks of at least this many windows
 // (fewer and the hand-off costs more than it saves), to at most
-// kMaxStepThreads threads (the per-step barrier gets slower with each).
+// kMaxStepThreads threads (the per-step barrier gets slower with each). The
+// direct stage's work per window is one range-coder step (~50-100 ns), so it
+// is split only for large groups: on an H200 one group of 1,024 windows
+// decoded at 3.4 MB/s on one thread and 2.4-2.9 on 2-32 threads.
 constexpr size_t kMinStepChunk = 128;
+constexpr size_t kMinDirectStepChunk = 1024;
 constexpr size_t kMaxStepThreads = 16;
+
+// A predictor that prefers batches of at least kOverlapBatch windows (a GPU)
+// gets its windows in up to kOverlappedGroups groups of at least
+// kMinOverlappedGroup windows that run at once: while one group's step runs
+// on the device, the others code on the CPU, where one big group leaves the
+// device idle during its coding. 16 MiB of prose (1,024 windows) on an H200
+// decoded at 2.5 MB/s as one group, 5.0 as 2, 5.7 as 4, 6.3 as 8 (same
+// archive; bench/results/2026-12-02-gpu-fused.md).
+constexpr size_t kOverlapBatch = 1024;
+constexpr size_t kOverlappedGroups = 8;
+constexpr size_t kMinOverlappedGroup = 128;
 
 // Encoding asks the predictor for up to kMaxRoundsPerCall rounds at once,
 // holding at most kTeacherForcedCdfs CDFs (64 MiB) per group.
 constexpr size_t kTeacherForcedCdfs = size_t{1} << 16;
 constexpr size_t kMaxRoundsPerCall = 64;
+// A codec keeps the CDF buffers of finished encode groups for later groups
+// (one per thread), except those above kKeptCdfs CDFs (1 MiB): under
+// AddressSanitizer a fresh buffer per group (a new mapping, page faults,
+// unmapping) cost about a tenth of the fuzz round trip's time, and a GPU
+// group's 64 MiB is not worth holding between calls.
+constexpr size_t kKeptCdfs = size_t{1} << 10;
+
+// Room for `size` CDFs, left uninitialized: the predictor writes every CDF
+// a call uses, so zeroing them first (up to 64 MiB a group) is wasted work.
+struct CdfBuffer {
+  std::unique_ptr<Cdf[]> data;
+  size_t size = 0;
+};
 
 // Runs fn(begin, end) over [0, n) split into one chunk per thread, the
 // calling thread included. Helper threads live as long as the pool.
@@ -51,7 +80,8 @@ class StepPool {
 
   // Up to `threads` threads, the caller's included; helpers start on the
   // first step that needs them.
-  explicit StepPool(size_t threads) : max_threads_(std::max<size_t>(1, threads)) {}
+  explicit StepPool(size_t threads, size_t min_chunk)
+      : max_threads_(std::max<size_t>(1, threads)), min_chunk_(std::max<size_t>(1, min_chunk)) {}
 
   ~StepPool() {
     {
@@ -66,7 +96,7 @@ class StepPool {
   StepPool& operator=(const StepPool&) = delete;
 
   void run(size_t n, const Fn& fn) {
-    size_t parts = std::min(max_threads_, n / kMinStepChunk);
+    size_t parts = std::min(max_threads_, n / min_chunk_);
     if (parts > 1 && !started_) start_helpers();
     parts = std::min(parts, helpers_.size() + 1);
     if (parts <= 1) {
@@ -138,6 +168,7 @@ class StepPool {
   }
 
   const size_t max_threads_;
+  const size_t min_chunk_;
   bool started_ = false;
   std::mutex mu_;
   std::condition_variable start_cv_;
@@ -154,9 +185,9 @@ class StepPool {
 
 // Runs group(g, pool) for every g in [0, groups), spreading groups over
 // `threads` threads; when there are fewer groups than threads, each group
-// gets the spare threads as its step pool. The first exception is rethrown
-// after every thread stopped.
-void for_each_group(size_t groups, size_t threads,
+// gets the spare threads as its step pool (chunks of at least `min_chunk`
+// windows). The first exception is rethrown after every thread stopped.
+void for_each_group(size_t groups, size_t threads, size_t min_chunk,
                     const std::function<void(size_t, StepPool&)>& group) {
   if (groups == 0) return;
   const size_t hw = std::max<size_t>(1, threads);
@@ -169,7 +200,7 @@ void for_each_group(size_t groups, size_t threads,
   std::exception_ptr error;
   auto runner = [&] {
     try {
-      StepPool pool(per_group);
+      StepPool pool(per_group, min_chunk);
       for (;;) {
         const size_t g = next.fetch_add(1);
         if (g >= groups || stop.load()) return;
@@ -233,9 +264,9 @@ class LocalWindowCodec : public WindowCodec {
 
   std::vector<Bytes> encode(std::span<const ByteView> windows) override {
     std::vector<Bytes> result(windows.size());
-    const size_t batch = batch_size();
+    const size_t batch = group_size(windows.size());
     const size_t groups = (windows.size() + batch - 1) / batch;
-    for_each_group(groups, threads_, [&](size_t g, StepPool& pool) {
+    for_each_group(groups, threads_, min_step_chunk(), [&](size_t g, StepPool& pool) {
       const size_t first = g * batch;
       const size_t count = std::min(batch, windows.size() - first);
       std::vector<size_t> sizes(count);
@@ -257,9 +288,9 @@ class LocalWindowCodec : public WindowCodec {
                                      out[i].size(), windows[i].raw_size));
       }
     }
-    const size_t batch = batch_size();
+    const size_t batch = group_size(windows.size());
     const size_t groups = (windows.size() + batch - 1) / batch;
-    for_each_group(groups, threads_, [&](size_t g, StepPool& pool) {
+    for_each_group(groups, threads_, min_step_chunk(), [&](size_t g, StepPool& pool) {
       const size_t first = g * batch;
       const size_t count = std::min(batch, windows.size() - first);
       std::vector<size_t> sizes(count);
@@ -269,7 +300,17 @@ class LocalWindowCodec : public WindowCodec {
   }
 
  private:
-  size_t batch_size() const { return std::max<size_t>(1, predictor_.preferred_batch_size()); }
+  // Windows per group (one PredictorBatch each) for a call of `windows`.
+  size_t group_size(size_t windows) const {
+    const size_t preferred = std::max<size_t>(1, predictor_.preferred_batch_size());
+    if (preferred < kOverlapBatch) return preferred;
+    const size_t even = (windows + kOverlappedGroups - 1) / kOverlappedGroups;
+    return std::clamp(even, kMinOverlappedGroup, preferred);
+  }
+
+  size_t min_step_chunk() const {
+    return stage_ == kDirectStage ? kMinDirectStepChunk : kMinStepChunk;
+  }
 
   void encode_group(const Group& g, std::span<const ByteView> windows, std::vector<Bytes>& result,
                     StepPool& pool) {
@@ -286,7 +327,7 @@ class LocalWindowCodec : public WindowCodec {
     // call, so a call ends where the shortest active window does.
     const size_t rounds_cap =
         std::clamp<size_t>(kTeacherForcedCdfs / std::max<size_t>(1, count), 1, kMaxRoundsPerCall);
-    std::vector<Cdf> cdfs;
+    CdfBuffer cdfs = take_cdfs(std::min(rounds_cap, g.max_size()) * count);
     std::vector<uint8_t> bytes;
     size_t active = count;
     for (size_t t = 0; t < g.max_size();) {
@@ -294,24 +335,45 @@ class LocalWindowCodec : public WindowCodec {
       const std::span<const uint32_t> slots(g.order.data(), active);
       const size_t rounds = std::min(rounds_cap, g.sizes[slots[active - 1]] - t);
       bytes.resize(rounds * active);
-      cdfs.resize(rounds * active);
+      const std::span<Cdf> step_cdfs(cdfs.data.get(), rounds * active);
       for (size_t r = 0; r < rounds; ++r) {
         for (size_t k = 0; k < active; ++k) {
           bytes[r * active + k] = windows[g.first + slots[k]][t + r];
         }
       }
-      batch->predict_and_observe(slots, rounds, bytes, cdfs);
+      batch->predict_and_observe(slots, rounds, bytes, step_cdfs);
       pool.run(active, [&](size_t begin, size_t end) {
         for (size_t k = begin; k < end; ++k) {
           const uint32_t slot = slots[k];
           for (size_t r = 0; r < rounds; ++r) {
-            stages[slot]->encode(cdfs[r * active + k], bytes[r * active + k], *encoders[slot]);
+            stages[slot]->encode(step_cdfs[r * active + k], bytes[r * active + k], *encoders[slot]);
           }
         }
       });
       t += rounds;
     }
     for (auto& e : encoders) e->finish();
+    keep_cdfs(std::move(cdfs));
+  }
+
+  // A kept buffer if one is free and large enough, else a new one.
+  CdfBuffer take_cdfs(size_t size) {
+    CdfBuffer b;
+    {
+      std::lock_guard lock(cdfs_mu_);
+      if (!kept_cdfs_.empty()) {
+        b = std::move(kept_cdfs_.back());
+        kept_cdfs_.pop_back();
+      }
+    }
+    if (b.size < size) b = CdfBuffer{std::make_unique_for_overwrite<Cdf[]>(size), size};
+    return b;
+  }
+
+  void keep_cdfs(CdfBuffer b) {
+    if (b.size > kKeptCdfs) return;
+    std::lock_guard lock(cdfs_mu_);
+    if (kept_cdfs_.size() < threads_) kept_cdfs_.push_back(std::move(b));
   }
 
   void decode_group(const Group& g, std::span<const EncodedWindowView> windows,
@@ -369,6 +431,8 @@ class LocalWindowCodec : public WindowCodec {
   Predictor& predictor_;
   StageId stage_;
   size_t threads_;
+  std::mutex cdfs_mu_;
+  std::vector<CdfBuffer> kept_cdfs_;  // at most threads_, each <= kKeptCdfs CDFs
 };
 
 }  // namespace

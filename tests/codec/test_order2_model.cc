@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <random>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -49,24 +50,91 @@ BOOST_AUTO_TEST_CASE(identity_is_fixed_by_the_definition) {
   BOOST_CHECK_GE(model->preferred_batch_size(), 1u);
 }
 
-// The CDFs are the model's definition: archives made with it must decode
-// with every later build, on every machine. This pins them on a fixed input;
-// if a change to order2_model.cc moves this hash, that change needs a new
-// definition string (and so a new model hash), not a new expected value.
-BOOST_AUTO_TEST_CASE(definition_is_pinned) {
-  auto model = make_order2_model();
+// The input and the XXH3-128 of the CDFs that pin the model's definition.
+Bytes pinned_input() {
   Bytes input = test::generated_text(30000, 7);
   const Bytes noise = random_bytes(5000, 7);
   input.insert(input.end(), noise.begin(), noise.end());
-  const std::vector<Cdf> cdfs = cdfs_alone(*model, input);
+  return input;
+}
+constexpr const char* kPinnedCdfHash = "0110b2af578f41c22e18bd26a81721b6";
+
+std::string cdf_hash(const std::vector<Cdf>& cdfs) {
   Bytes all;
   for (const Cdf& cdf : cdfs) {
     for (uint32_t v : cdf) {
       for (int i = 0; i < 4; ++i) all.push_back(static_cast<uint8_t>(v >> (8 * i)));
     }
   }
-  BOOST_TEST_MESSAGE("CDF hash " << xxh3_128(all).hex());
-  BOOST_CHECK_EQUAL(xxh3_128(all).hex(), "0110b2af578f41c22e18bd26a81721b6");
+  return xxh3_128(all).hex();
+}
+
+// The CDFs are the model's definition: archives made with it must decode
+// with every later build, on every machine. This pins them on a fixed input;
+// if a change to order2_model.cc moves this hash, that change needs a new
+// definition string (and so a new model hash), not a new expected value.
+BOOST_AUTO_TEST_CASE(definition_is_pinned) {
+  auto model = make_order2_model();
+  const std::string hash = cdf_hash(cdfs_alone(*model, pinned_input()));
+  BOOST_TEST_MESSAGE("CDF hash " << hash);
+  BOOST_CHECK_EQUAL(hash, kPinnedCdfHash);
+}
+
+// Every pair of byte values (a, b) as two bytes, a then b, in order of a
+// (a_major) or of b; every order-2 context occurs.
+Bytes all_pairs(bool a_major) {
+  Bytes out;
+  for (int a = 0; a < 256; ++a) {
+    for (int b = 0; b < 256; ++b) {
+      out.push_back(static_cast<uint8_t>(a_major ? a : b));
+      out.push_back(static_cast<uint8_t>(a_major ? b : a));
+    }
+  }
+  return out;
+}
+
+// A model recycles the window states of ended batches (order2_model.cc):
+// a recycled state must start exactly like a fresh one, whatever its last
+// window did (every order-2 context seen, buckets recycled, counts halved).
+// Each probe runs in every slot of a batch of recycled states, in step with
+// a fresh state of a new model.
+BOOST_AUTO_TEST_CASE(recycled_states_start_like_fresh_ones) {
+  auto model = make_order2_model();
+  Bytes cycle(40000);
+  for (size_t i = 0; i < cycle.size(); ++i) cycle[i] = static_cast<uint8_t>(i % 2 ? 0 : 255);
+  const std::vector<Bytes> before{
+      random_bytes(70000, 3),         all_pairs(true), Bytes(40000, 'a'), cycle,
+      test::generated_text(20000, 5), Bytes(1, 'x')};
+  const size_t n = before.size();
+  std::vector<uint32_t> slots(n);
+  for (uint32_t k = 0; k < n; ++k) slots[k] = k;
+  const uint32_t zero = 0;
+  for (const Bytes& probe : {pinned_input(), all_pairs(false)}) {
+    {
+      // Each window runs its own data to its end.
+      auto batch = model->start_batch(n);
+      for (uint32_t k = 0; k < n; ++k) {
+        for (uint8_t b : before[k]) batch->observe({&slots[k], 1}, {&b, 1});
+      }
+    }
+    // The next batch gets those states back.
+    auto recycled = model->start_batch(n);
+    auto fresh = make_order2_model()->start_batch(1);
+    std::vector<size_t> first_difference(n, probe.size() + 1);
+    std::vector<Cdf> step(n);
+    Cdf expected;
+    for (size_t t = 0; t <= probe.size(); ++t) {
+      recycled->predict(slots, step);
+      fresh->predict({&zero, 1}, {&expected, 1});
+      for (size_t k = 0; k < n; ++k) {
+        if (step[k] != expected) first_difference[k] = std::min(first_difference[k], t);
+      }
+      if (t == probe.size()) break;
+      recycled->observe(slots, std::vector<uint8_t>(n, probe[t]));
+      fresh->observe({&zero, 1}, {&probe[t], 1});
+    }
+    for (size_t k = 0; k < n; ++k) BOOST_CHECK_EQUAL(first_difference[k], probe.size() + 1);
+  }
 }
 
 BOOST_AUTO_TEST_CASE(cdfs_are_valid_at_every_step) {

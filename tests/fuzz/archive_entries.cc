@@ -107,8 +107,8 @@ void random_access(const uint8_t* data, size_t size) {
 void roundtrip(const uint8_t* data, size_t size) {
   // Options from the first bytes: small blocks and windows so that a few
   // hundred bytes of input make several of each. (Windows of at least 64
-  // bytes: each window costs a fresh predictor state of ~250 KB, which
-  // dominates an execution under ASan.)
+  // bytes: each window costs a predictor state reset and a fresh coding
+  // stage, which would dominate an execution for tinier windows.)
   const uint8_t o = take_u8(data, size);
   const uint8_t w = take_u8(data, size);
   WriterOptions options;

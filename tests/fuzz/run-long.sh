@@ -33,10 +33,12 @@ esac
 build=$("$here/build-fuzzers.sh" | tail -n 1)
 work=${LMZ_FUZZ_WORK:-/tmp/lmz-fuzz}/$target
 mkdir -p "$work/corpus" "$work/findings"
-log="$work/run-$(date +%Y%m%d-%H%M%S).log"
+log="$work/run-$(date +%Y%m%d-%H%M%S)-$$.log"
 
 start=$(date +%s)
-touch "$work/.start"
+# Per run, so that runs of one target side by side (sharing the work
+# corpus) each report only their own findings.
+marker=$(mktemp "$work/.start.XXXXXX")
 set +e
 # The work corpus comes first: libFuzzer adds new inputs to the first
 # directory only, so the committed seeds stay as they are.
@@ -51,7 +53,8 @@ execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
 last=$(grep -E '^#[0-9]+' "$log" | tail -n 1 || true)
 cov=$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' <<<"$last")
 ft=$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<<"$last")
-mapfile -t findings < <(find "$work/findings" -type f -newer "$work/.start" | sort)
+mapfile -t findings < <(find "$work/findings" -type f -newer "$marker" | sort)
+rm -f "$marker"
 
 echo "target:     $target"
 echo "seconds:    $elapsed"
