@@ -40,7 +40,10 @@ class DeferredCodec final : public WindowCodec {
   }
 
  private:
+  // The first call loads (several threads may decode at once); a call
+  // whose load throws leaves it to the next.
   WindowCodec& loaded() {
+    std::lock_guard lock(mutex_);
     if (codec_ == nullptr) {
       WindowCodec& codec = load_();
       // The header already names id_: the file must not have changed since.
@@ -56,7 +59,8 @@ class DeferredCodec final : public WindowCodec {
   ModelId id_;
   StageId stage_;
   std::function<WindowCodec&()> load_;
-  WindowCodec* codec_ = nullptr;
+  std::mutex mutex_;
+  WindowCodec* codec_ = nullptr;  // guarded by mutex_
 };
 
 class InProcessBackend final : public CodecBackend {

@@ -189,6 +189,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
       arm_idle_timer(limit);
       return;
     }
+    // Bytes the client sent that this loop has not read yet (a busy or
+    // starved daemon): the client is not the idle one. Not while reading is
+    // paused, where unread bytes are the client's own backlog.
+    boost::system::error_code ec;
+    if (!read_paused_ && socket_.available(ec) > 0 && !ec) {
+      arm_idle_timer(limit);
+      return;
+    }
     log("connection {}: idle for {} ms, closing", number_, server_.config.idle_timeout_ms);
     fail(ErrorCode::kIdleTimeout,
          fmt::format("no frame for {} ms; closing the connection", server_.config.idle_timeout_ms));
