@@ -88,7 +88,8 @@ class FusedBatch final : public PredictorBatch {
   // the call should run eagerly (not on CUDA, a row count not yet seen
   // often enough, or capture failed once).
   Graphs* graphs_for(std::span<const uint32_t> slots);
-  void upload_symbols(Graphs& g, std::span<const uint8_t> bytes) const;
+  // Puts `bytes` into r's symbols (the first bytes.size() of them).
+  static void upload_symbols(Rows& r, std::span<const uint8_t> bytes);
   // Teacher forcing for a fixed row count and number of rounds as one graph:
   // every round's distribution (into `cdfs`) and step, reading all rounds'
   // symbols from `rows`. One launch per call instead of four per round.
@@ -152,16 +153,23 @@ FusedBatch::~FusedBatch() {
 #endif
 }
 
+// The host side of Rows::all: the slots, the first slot again up to
+// `padded`, then `bytes` as symbols.
+std::vector<int64_t> rows_layout(std::span<const uint32_t> slots, int64_t padded,
+                                 std::span<const uint8_t> bytes) {
+  std::vector<int64_t> host(static_cast<size_t>(padded) + bytes.size(), slots[0]);
+  std::copy(slots.begin(), slots.end(), host.begin());
+  std::copy(bytes.begin(), bytes.end(), host.begin() + padded);
+  return host;
+}
+
 FusedBatch::Rows FusedBatch::rows_of(std::span<const uint32_t> slots,
                                      std::span<const uint8_t> bytes) const {
   check_slots(slots, size_);
   Rows r;
   r.rows = static_cast<int64_t>(slots.size());
   const int64_t padded = model_.padded_rows(r.rows);
-  std::vector<int64_t> host(static_cast<size_t>(padded) + bytes.size(), slots[0]);
-  std::copy(slots.begin(), slots.end(), host.begin());
-  std::copy(bytes.begin(), bytes.end(), host.begin() + padded);
-  r.all = torch::tensor(host, torch::kLong).to(model_.device());
+  r.all = torch::tensor(rows_layout(slots, padded, bytes), torch::kLong).to(model_.device());
   r.slots = r.all.narrow(0, 0, padded);
   r.symbols = r.all.data_ptr<int64_t>() + padded;
   return r;
@@ -251,7 +259,7 @@ void FusedBatch::observe(std::span<const uint32_t> slots, std::span<const uint8_
   [[maybe_unused]] const StreamScope scope = use_stream();
 #ifdef LMZ_USE_CUDA_GRAPHS
   if (Graphs* g = graphs_for(slots)) {
-    upload_symbols(*g, bytes);
+    upload_symbols(g->rows, bytes);
     return g->step.replay();
   }
 #endif
@@ -355,10 +363,7 @@ void FusedBatch::upload_slots(Rows& r, std::vector<uint32_t>& uploaded,
                               std::span<const uint32_t> slots) const {
   if (std::equal(slots.begin(), slots.end(), uploaded.begin(), uploaded.end())) return;
   check_slots(slots, size_);
-  const int64_t padded = r.slots.size(0);
-  std::vector<int64_t> host(static_cast<size_t>(padded), slots[0]);
-  std::copy(slots.begin(), slots.end(), host.begin());
-  r.slots.copy_(torch::tensor(host, torch::kLong));
+  r.slots.copy_(torch::tensor(rows_layout(slots, r.slots.size(0), {}), torch::kLong));
   uploaded.assign(slots.begin(), slots.end());
 }
 
@@ -396,14 +401,12 @@ FusedBatch::ForcedGraph* FusedBatch::forced_graph_for(std::span<const uint32_t> 
   }
   ForcedGraph& g = *it->second;
   upload_slots(g.rows, g.uploaded, slots);
-  g.rows.all.narrow(0, g.rows.slots.size(0), static_cast<int64_t>(bytes.size()))
-      .copy_(torch::tensor(std::vector<int64_t>(bytes.begin(), bytes.end()), torch::kLong));
+  upload_symbols(g.rows, bytes);
   return &g;
 }
 
-void FusedBatch::upload_symbols(Graphs& g, std::span<const uint8_t> bytes) const {
-  const int64_t rows = static_cast<int64_t>(bytes.size());
-  g.rows.all.narrow(0, g.rows.slots.size(0), rows)
+void FusedBatch::upload_symbols(Rows& r, std::span<const uint8_t> bytes) {
+  r.all.narrow(0, r.slots.size(0), static_cast<int64_t>(bytes.size()))
       .copy_(torch::tensor(std::vector<int64_t>(bytes.begin(), bytes.end()), torch::kLong));
 }
 #endif
