@@ -26,6 +26,10 @@ arch() {
     tiny) echo "32 32 1 128 256" ;;
     small1) echo "256 256 1 256 256" ;;
     small2) echo "256 256 2 256 256" ;;
+    # one-layer candidates for `small` at the CPU floor, larger batches
+    small256) echo "256 256 1 1024 256" ;;
+    small320) echo "320 320 1 1024 256" ;;
+    small384) echo "384 384 1 1024 256" ;;
     mid) echo "512 512 2 256 256" ;;
     large) echo "1024 1024 2 256 256" ;;
   esac

@@ -11,7 +11,8 @@
 # Steps:
 #   build       configure and build lmz, lmzd, lmzd_bench and lmz-codec-bench
 #               in build-gpu/ (Release, libtorch from the Python install)
-#   crosscheck  each model, both stages: an archive made on CUDA with 4096
+#   crosscheck  each model (LMZ_CROSSCHECK_MODELS="NAME:BYTES ..." picks),
+#               both stages: an archive made on CUDA with 4096
 #               windows per batch vs one made on the CPU one window at a
 #               time (must be byte-identical), each decoded on the other
 #   speed16     16 MiB of held-out prose with `large`, direct stage: compress
@@ -62,7 +63,7 @@ step_crosscheck() {
   unpack_held
   local log=$OUT/crosscheck.txt
   : > "$log"
-  for spec in tiny:262144 small:131072 large:24576; do
+  for spec in ${LMZ_CROSSCHECK_MODELS:-tiny:262144 small:131072 large:24576}; do
     local m=${spec%%:*} n=${spec##*:}
     head -c "$n" $held/brown.txt > /tmp/prose-$m
     head -c "$n" $held/log-OpenSSH.log > /tmp/log-$m

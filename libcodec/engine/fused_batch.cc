@@ -16,6 +16,8 @@
 #include <ATen/cuda/CUDAGraph.h>
 
 #include <map>
+#include <memory>
+#include <mutex>
 #define LMZ_USE_CUDA_GRAPHS 1
 #endif
 #endif
@@ -30,6 +32,35 @@ namespace {
 static_assert(sizeof(Cdf) == 257 * sizeof(uint32_t));
 
 // Makes a batch's CUDA stream the current one for the scope of a call.
+#ifdef LMZ_USE_CUDA_GRAPHS
+// libtorch (2.x) registers every graph it captures with the device's random
+// number generator state, in a set without a lock, and removes it when the
+// graph is destroyed. Window groups capture and drop graphs on several
+// threads at once (it aborted a 100 MB mixing-stage run), so every capture
+// and every destruction of a graph holds this lock; replays do not need it.
+std::mutex& graph_registry_mutex() {
+  static std::mutex mutex;
+  return mutex;
+}
+
+// An at::cuda::CUDAGraph whose destruction holds graph_registry_mutex().
+// Captures must hold it too (see FusedBatch::graphs_for).
+class LockedGraph {
+ public:
+  LockedGraph() : graph_(std::make_unique<at::cuda::CUDAGraph>()) {}
+  ~LockedGraph() {
+    const std::lock_guard lock(graph_registry_mutex());
+    graph_.reset();
+  }
+  LockedGraph(const LockedGraph&) = delete;
+  LockedGraph& operator=(const LockedGraph&) = delete;
+  at::cuda::CUDAGraph* operator->() { return graph_.get(); }
+
+ private:
+  std::unique_ptr<at::cuda::CUDAGraph> graph_;
+};
+#endif
+
 #ifdef LMZ_CUDA_KERNELS
 using StreamScope = std::optional<c10::cuda::CUDAStreamGuard>;
 #else
@@ -81,8 +112,8 @@ class FusedBatch final : public PredictorBatch {
     Rows rows;
     std::vector<uint32_t> uploaded;  // the slots now in rows.slots
     torch::Tensor cdf;               // [rows, 257] int32
-    at::cuda::CUDAGraph distribution;
-    at::cuda::CUDAGraph step;
+    LockedGraph distribution;
+    LockedGraph step;
   };
   // The graphs for `slots`' row count, with the slots uploaded; null when
   // the call should run eagerly (not on CUDA, a row count not yet seen
@@ -97,7 +128,7 @@ class FusedBatch final : public PredictorBatch {
     Rows rows;
     std::vector<uint32_t> uploaded;  // the slots now in rows.slots
     torch::Tensor cdfs;              // [steps * rows, 257] int32
-    at::cuda::CUDAGraph graph;
+    LockedGraph graph;
   };
   // The graph for this call's row count and rounds with its slots and
   // symbols uploaded, or null (as graphs_for).
@@ -240,7 +271,7 @@ void FusedBatch::predict(std::span<const uint32_t> slots, std::span<Cdf> out) {
   [[maybe_unused]] const StreamScope scope = use_stream();
 #ifdef LMZ_USE_CUDA_GRAPHS
   if (Graphs* g = graphs_for(slots)) {
-    g->distribution.replay();
+    g->distribution->replay();
     return copy_cdfs(g->cdf, out);
   }
 #endif
@@ -260,7 +291,7 @@ void FusedBatch::observe(std::span<const uint32_t> slots, std::span<const uint8_
 #ifdef LMZ_USE_CUDA_GRAPHS
   if (Graphs* g = graphs_for(slots)) {
     upload_symbols(g->rows, bytes);
-    return g->step.replay();
+    return g->step->replay();
   }
 #endif
   const Rows r = rows_of(slots, bytes);
@@ -276,7 +307,7 @@ void FusedBatch::predict_and_observe(std::span<const uint32_t> slots, size_t ste
   [[maybe_unused]] const StreamScope scope = use_stream();
 #ifdef LMZ_USE_CUDA_GRAPHS
   if (ForcedGraph* g = forced_graph_for(slots, steps, bytes)) {
-    g->graph.replay();
+    g->graph->replay();
     return copy_cdfs(g->cdfs, out);
   }
 #endif
@@ -328,13 +359,14 @@ FusedBatch::Graphs* FusedBatch::graphs_for(std::span<const uint32_t> slots) {
     g->uploaded.assign(slots.begin(), slots.end());
     g->cdf = torch::empty({rows, 257}, torch::TensorOptions(torch::kInt).device(model_.device()));
     try {
+      const std::lock_guard lock(graph_registry_mutex());
       // Thread-local capture: other threads' batches keep running.
-      g->distribution.capture_begin({0, 0}, cudaStreamCaptureModeThreadLocal);
+      g->distribution->capture_begin({0, 0}, cudaStreamCaptureModeThreadLocal);
       distribution(g->rows, reinterpret_cast<uint32_t*>(g->cdf.data_ptr<int32_t>()));
-      g->distribution.capture_end();
-      g->step.capture_begin({0, 0}, cudaStreamCaptureModeThreadLocal);
+      g->distribution->capture_end();
+      g->step->capture_begin({0, 0}, cudaStreamCaptureModeThreadLocal);
       step(g->rows, g->rows.symbols);
-      g->step.capture_end();
+      g->step->capture_end();
     } catch (const std::exception&) {
       // Eager steps give the same integers, only slower.
       abort_capture();
@@ -381,13 +413,14 @@ FusedBatch::ForcedGraph* FusedBatch::forced_graph_for(std::span<const uint32_t> 
     g->cdfs = torch::empty({static_cast<int64_t>(steps) * rows, 257},
                            torch::TensorOptions(torch::kInt).device(model_.device()));
     try {
+      const std::lock_guard lock(graph_registry_mutex());
       auto* cdfs = reinterpret_cast<uint32_t*>(g->cdfs.data_ptr<int32_t>());
-      g->graph.capture_begin({0, 0}, cudaStreamCaptureModeThreadLocal);
+      g->graph->capture_begin({0, 0}, cudaStreamCaptureModeThreadLocal);
       for (size_t t = 0; t < steps; ++t) {
         distribution(g->rows, cdfs + t * slots.size() * 257);
         step(g->rows, g->rows.symbols + t * slots.size());
       }
-      g->graph.capture_end();
+      g->graph->capture_end();
     } catch (const std::exception&) {
       abort_capture();
       graphs_failed_ = true;
