@@ -1,7 +1,8 @@
 // LstmModel (lstm_model.h). Every value that reaches a CDF is an integer;
 // the only float operations are matrix products of int8-valued operands with
 // inner dimension at most 1024 (exact in float32, MODEL.md "Exact matrix
-// products"); on CUDA the fused path uses int8 x int8 -> int32 products.
+// products"), on the tensor path; the fused path uses int8 x int8 -> int32
+// products (on CUDA at::_int_mm, on the CPU int8_product.h).
 #include "libcodec/engine/lstm_model.h"
 
 #include <fmt/format.h>
@@ -108,6 +109,13 @@ LstmModel::LstmModel(const LstmModelFile& f, torch::Device dev, bool fused)
   }
   wo_ = weights_t(f.output, 0, hidden_, dev_);
   w8_.push_back(weights_i8(f.output, 0, hidden_).to(dev_));
+  // On a CPU without AVX2 the float product (OpenBLAS) beats plain loops.
+  const Int8Isa isa = best_int8_isa();
+  if (fused && dev_.is_cpu() && isa != Int8Isa::kPortable) {
+    for (const torch::Tensor& w : w8_) {
+      cpu_w8_.emplace_back(w.data_ptr<int8_t>(), w.size(0), w.size(1), isa);
+    }
+  }
   mult_o_ = i64(f.output.multiplier, dev_);
   bias_o_ = i64(f.output.bias, dev_);
   mult32_.push_back(i32(f.output.multiplier, dev_));
@@ -187,6 +195,13 @@ torch::Tensor LstmModel::product(const torch::Tensor& x, size_t m) const {
 #ifdef LMZ_CUDA_KERNELS
   if (int_mm_) return at::_int_mm(x, w8_[m].t());
 #endif
+  if (!cpu_w8_.empty()) {
+    const Int8Weights& w = cpu_w8_[m];
+    const torch::Tensor xc = x.contiguous();
+    torch::Tensor out = torch::empty({xc.size(0), w.rows()}, torch::kInt);
+    w.multiply(xc.data_ptr<int8_t>(), xc.size(0), out.data_ptr<int32_t>());
+    return out;
+  }
   const torch::Tensor& wt = m < w_.size() ? w_[m] : wo_;
   return exact_mm(x.to(torch::kFloat), wt).to(torch::kInt);
 }

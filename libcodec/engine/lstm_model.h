@@ -11,6 +11,7 @@
 #include <span>
 #include <vector>
 
+#include "libcodec/engine/int8_product.h"
 #include "libcodec/engine/lstm_kernels.h"
 #include "libcodec/engine/model_file.h"
 #include "libcodec/predictor.h"
@@ -53,7 +54,8 @@ class LstmModel {
     return int_mm_ ? std::max<int64_t>(32, (rows + 7) / 8 * 8) : rows;
   }
   // x [rows, K] int8 times layer m's matrix (m == layers: the output
-  // layer) -> int32 [rows, 4H or 256], exact.
+  // layer) -> int32 [rows, 4H or 256], exact: on CUDA with at::_int_mm, on
+  // the CPU with int8_product.h.
   torch::Tensor product(const torch::Tensor& x, size_t m) const;
   // The model's part of the fused steps' arguments.
   CellArgs cell_args(size_t layer) const;
@@ -78,6 +80,10 @@ class LstmModel {
   // parameters (layers, then output), int32 tables.
   std::vector<torch::Tensor> w8_, mult32_, bias32_;
   torch::Tensor input0_32_, sig32_, tanh32_, exp32_;
+  // Fused path on the CPU: the same int8 matrices laid out for this CPU's
+  // integer instructions (int8_product.h); empty on CUDA and on CPUs
+  // without AVX2, where the exact float product serves.
+  std::vector<Int8Weights> cpu_w8_;
 };
 
 // A batch of `windows` windows on each path (tensor_ops_batch.cc,
