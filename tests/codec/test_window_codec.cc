@@ -156,11 +156,11 @@ BOOST_AUTO_TEST_CASE(text_compresses) {
   BOOST_CHECK_LT(coded[0].size(), text.size() / 2);
 }
 
-// One batch of 1000 windows with 4 threads: every step's stage work is split
-// among them. Two batches with 2 threads: one thread per batch. The coded
-// bytes are the same as with one thread. A predictor that prefers batches
-// of 1024 windows or more (a GPU) gets its windows in several groups that run
-// at once, and the bytes are the same again.
+// A predictor that prefers batches of fewer than 1024 windows (a CPU) gets
+// at least one group per thread: 1000 windows with 2 or 4 threads run as 2
+// or 4 groups. A predictor that prefers 1024 or more (a GPU) gets its
+// windows in several groups that run at once. The coded bytes are the same
+// as with one thread either way.
 BOOST_AUTO_TEST_CASE(round_trips_on_the_threaded_paths) {
   std::mt19937_64 rng(2);
   std::vector<Bytes> w;
@@ -192,6 +192,24 @@ BOOST_AUTO_TEST_CASE(round_trips_on_the_threaded_paths) {
   std::vector<Bytes> coded = codec->encode(views(one_batch));
   coded[500].push_back(0x77);
   BOOST_CHECK_THROW(decode_all(*codec, coded, sizes_of(one_batch)), CorruptInput);
+}
+
+// Fewer groups than threads: each group splits its steps' stage work over
+// the spare threads (the mixing stage, in chunks of at least 128 windows).
+// 2100 short windows with a GPU-sized preference are 8 groups of 263; with
+// 16 threads each group has 2. Same bytes as one thread.
+BOOST_AUTO_TEST_CASE(groups_split_their_stage_work_over_spare_threads) {
+  std::mt19937_64 rng(4);
+  std::vector<Bytes> w;
+  for (int i = 0; i < 2100; ++i) w.push_back(random_bytes(rng() % 40, rng));
+  SuccessorPredictor model(4096);
+  const StageId stage = default_stage();
+  BOOST_REQUIRE(stage != kDirectStage);
+  auto serial = make_local_window_codec(model, stage, 1);
+  auto threaded = make_local_window_codec(model, stage, 16);
+  const std::vector<Bytes> coded = threaded->encode(views(w));
+  BOOST_REQUIRE(coded == serial->encode(views(w)));
+  BOOST_REQUIRE(decode_all(*threaded, coded, sizes_of(w)) == w);
 }
 
 BOOST_AUTO_TEST_CASE(a_window_codes_the_same_alone_and_among_others) {
