@@ -67,6 +67,21 @@ void multiply_portable(const int8_t* w, int64_t rows, int64_t cols, const int8_t
 // accumulators live in registers; -O2 does not unroll them by itself.
 #define LMZ_UNROLL _Pragma("GCC unroll 8")
 
+// Calls tile<R, B>(r, b) over n rows of x and `blocks` blocks of output
+// rows: tiles of kRows x kBlocks where they fit, narrower ones at the edges
+// (B = 1 for the last blocks, R = 1 for the last rows).
+template <int kRows, int kBlocks, typename Tile>
+void for_each_tile(int64_t n, int64_t blocks, const Tile& tile) {
+  auto row_of_tiles = [&]<int R>(int64_t r) {
+    int64_t b = 0;
+    for (; b + kBlocks <= blocks; b += kBlocks) tile.template operator()<R, kBlocks>(r, b);
+    for (; b < blocks; ++b) tile.template operator()<R, 1>(r, b);
+  };
+  int64_t r = 0;
+  for (; r + kRows <= n; r += kRows) row_of_tiles.template operator()<kRows>(r);
+  for (; r < n; ++r) row_of_tiles.template operator()<1>(r);
+}
+
 // R rows of x times B blocks of 16 output rows, starting at row r0 and block b0.
 template <int R, int B>
 LMZ_VNNI_TARGET void vnni_tile(const uint8_t* xu, int64_t steps, const int8_t* packed,
@@ -118,22 +133,9 @@ void multiply_vnni(const int8_t* packed, const int32_t* offset, int64_t rows, in
           static_cast<uint8_t>(static_cast<uint8_t>(x[r * cols + k]) ^ 0x80);
     }
   }
-  constexpr int kRows = 4, kBlocks = 4;
-  int64_t r = 0;
-  for (; r + kRows <= n; r += kRows) {
-    int64_t b = 0;
-    for (; b + kBlocks <= blocks; b += kBlocks) {
-      vnni_tile<kRows, kBlocks>(xu.data(), steps, packed, offset, rows, r, b, out);
-    }
-    for (; b < blocks; ++b) vnni_tile<kRows, 1>(xu.data(), steps, packed, offset, rows, r, b, out);
-  }
-  for (; r < n; ++r) {  // the last rows, one at a time
-    int64_t b = 0;
-    for (; b + kBlocks <= blocks; b += kBlocks) {
-      vnni_tile<1, kBlocks>(xu.data(), steps, packed, offset, rows, r, b, out);
-    }
-    for (; b < blocks; ++b) vnni_tile<1, 1>(xu.data(), steps, packed, offset, rows, r, b, out);
-  }
+  for_each_tile<4, 4>(n, blocks, [&]<int R, int B>(int64_t r, int64_t b) {
+    vnni_tile<R, B>(xu.data(), steps, packed, offset, rows, r, b, out);
+  });
 }
 
 // R rows of x times B blocks of 8 output rows.
@@ -186,22 +188,9 @@ void multiply_avx2(const int16_t* packed, int64_t rows, int64_t cols, int64_t bl
       xw[static_cast<size_t>(r * steps * kAvx2Group + k)] = x[r * cols + k];
     }
   }
-  constexpr int kRows = 2, kBlocks = 4;
-  int64_t r = 0;
-  for (; r + kRows <= n; r += kRows) {
-    int64_t b = 0;
-    for (; b + kBlocks <= blocks; b += kBlocks) {
-      avx2_tile<kRows, kBlocks>(xw.data(), steps, packed, rows, r, b, out);
-    }
-    for (; b < blocks; ++b) avx2_tile<kRows, 1>(xw.data(), steps, packed, rows, r, b, out);
-  }
-  for (; r < n; ++r) {  // the last row
-    int64_t b = 0;
-    for (; b + kBlocks <= blocks; b += kBlocks) {
-      avx2_tile<1, kBlocks>(xw.data(), steps, packed, rows, r, b, out);
-    }
-    for (; b < blocks; ++b) avx2_tile<1, 1>(xw.data(), steps, packed, rows, r, b, out);
-  }
+  for_each_tile<2, 4>(n, blocks, [&]<int R, int B>(int64_t r, int64_t b) {
+    avx2_tile<R, B>(xw.data(), steps, packed, rows, r, b, out);
+  });
 }
 #endif
 
