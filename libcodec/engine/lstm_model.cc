@@ -43,11 +43,6 @@ torch::Tensor weights_i8(const IntMatrix& m, int64_t col0, int64_t ncols) {
   return all.narrow(1, col0, ncols).contiguous();
 }
 
-// The same columns as float32 [ncols, rows] (transposed, for x @ W^T).
-torch::Tensor weights_t(const IntMatrix& m, int64_t col0, int64_t ncols, const torch::Device& dev) {
-  return weights_i8(m, col0, ncols).to(torch::kFloat).t().contiguous().to(dev);
-}
-
 // x [n, K] float32 integer-valued, wt [K, N] -> exact int64 x @ wt.
 torch::Tensor exact_mm(const torch::Tensor& x, const torch::Tensor& wt) {
   const int64_t k = x.size(1);
@@ -96,26 +91,31 @@ LstmModel::LstmModel(const LstmModelFile& f, torch::Device dev, bool fused)
                  .to(torch::kDouble);
   auto w0 = weights_i8(l0, 0, f.embed).to(torch::kDouble);
   input0_ = torch::matmul(emb, w0.t()).round().to(torch::kLong).to(dev_);
+  // Which products this model runs (product(), step(), freqs()): int8 on
+  // CUDA where libtorch has it, int8 with this CPU's instructions, else the
+  // exact float32 route, which the tensor path always takes. Only the
+  // matrices those need are kept.
+  const Int8Isa isa = best_int8_isa();
+  // On a CPU without AVX2 the float product (OpenBLAS) beats plain loops.
+  const bool cpu_int8 = fused && dev_.is_cpu() && isa != Int8Isa::kPortable;
+  int_mm_ = fused && dev_.is_cuda() && hidden_ % 8 == 0 && int_mm_works();
+  const bool float_products = !cpu_int8 && !int_mm_;
+  auto add_matrix = [&](const IntMatrix& m, int64_t col0, int64_t cols) {
+    const torch::Tensor w = weights_i8(m, col0, cols);
+    if (float_products) w_.push_back(w.to(torch::kFloat).t().contiguous().to(dev_));
+    if (int_mm_) w8_.push_back(w.to(dev_));
+    if (cpu_int8) cpu_w8_.emplace_back(w.data_ptr<int8_t>(), w.size(0), w.size(1), isa);
+  };
   for (uint32_t l = 0; l < f.layers; ++l) {
     const IntMatrix& m = f.lstm[l];
     int64_t in = l == 0 ? 0 : hidden_;  // layer 0's input part is in input0_
-    int64_t col0 = l == 0 ? f.embed : 0;
-    w_.push_back(weights_t(m, col0, in + hidden_, dev_));
+    add_matrix(m, l == 0 ? f.embed : 0, in + hidden_);
     mult_.push_back(i64(m.multiplier, dev_));
     bias_.push_back(i64(m.bias, dev_));
     mult32_.push_back(i32(m.multiplier, dev_));
     bias32_.push_back(i32(m.bias, dev_));
-    w8_.push_back(weights_i8(m, col0, in + hidden_).to(dev_));
   }
-  wo_ = weights_t(f.output, 0, hidden_, dev_);
-  w8_.push_back(weights_i8(f.output, 0, hidden_).to(dev_));
-  // On a CPU without AVX2 the float product (OpenBLAS) beats plain loops.
-  const Int8Isa isa = best_int8_isa();
-  if (fused && dev_.is_cpu() && isa != Int8Isa::kPortable) {
-    for (const torch::Tensor& w : w8_) {
-      cpu_w8_.emplace_back(w.data_ptr<int8_t>(), w.size(0), w.size(1), isa);
-    }
-  }
+  add_matrix(f.output, 0, hidden_);  // the output layer's, after the layers'
   mult_o_ = i64(f.output.multiplier, dev_);
   bias_o_ = i64(f.output.bias, dev_);
   mult32_.push_back(i32(f.output.multiplier, dev_));
@@ -139,7 +139,6 @@ LstmModel::LstmModel(const LstmModelFile& f, torch::Device dev, bool fused)
   // than full float32. The switch is process-wide; nothing else in lmz
   // multiplies float matrices.
   if (dev_.is_cuda()) at::globalContext().setAllowTF32CuBLAS(true);
-  int_mm_ = fused && dev_.is_cuda() && hidden_ % 8 == 0 && int_mm_works();
 }
 
 std::vector<torch::Tensor> LstmModel::zero_state(int64_t windows, torch::ScalarType dtype) const {
@@ -179,7 +178,7 @@ void LstmModel::step(const torch::Tensor& sym, std::vector<torch::Tensor>& h,
 }
 
 torch::Tensor LstmModel::freqs(const torch::Tensor& htop) const {
-  auto lg = rescale(exact_mm(htop, wo_), mult_o_, bias_o_);
+  auto lg = rescale(exact_mm(htop, w_.back()), mult_o_, bias_o_);
   auto mx = std::get<0>(lg.max(1, true));
   auto p = exp_lut_.take((mx - lg).clamp_max(kLutSize - 1));
   auto sum = p.sum(1, true);
@@ -202,8 +201,7 @@ torch::Tensor LstmModel::product(const torch::Tensor& x, size_t m) const {
     w.multiply(xc.data_ptr<int8_t>(), xc.size(0), out.data_ptr<int32_t>());
     return out;
   }
-  const torch::Tensor& wt = m < w_.size() ? w_[m] : wo_;
-  return exact_mm(x.to(torch::kFloat), wt).to(torch::kInt);
+  return exact_mm(x.to(torch::kFloat), w_[m]).to(torch::kInt);
 }
 
 CellArgs LstmModel::cell_args(size_t layer) const {

@@ -72,18 +72,19 @@ class LstmModel {
   torch::Device dev_;
   bool int_mm_ = false;  // fused products as int8 x int8 -> int32 (CUDA)
   int64_t hidden_, layers_, shift_, clamp_;
-  // Tensor-ops path: float32 matrices (transposed), int64 parameters/tables.
+  // Tensor-ops path: int64 parameters and tables.
   torch::Tensor input0_;
-  std::vector<torch::Tensor> w_, mult_, bias_;
-  torch::Tensor wo_, mult_o_, bias_o_, gate_lut_, gate_offset_, exp_lut_, symbols_;
-  // Fused path: int8 matrices (layers, then output), int32 rescale
-  // parameters (layers, then output), int32 tables.
-  std::vector<torch::Tensor> w8_, mult32_, bias32_;
-  torch::Tensor input0_32_, sig32_, tanh32_, exp32_;
-  // Fused path on the CPU: the same int8 matrices laid out for this CPU's
-  // integer instructions (int8_product.h); empty on CUDA and on CPUs
-  // without AVX2, where the exact float product serves.
+  std::vector<torch::Tensor> mult_, bias_;
+  torch::Tensor mult_o_, bias_o_, gate_lut_, gate_offset_, exp_lut_, symbols_;
+  // The weight matrices (layers, then output), each kept only in the forms
+  // this model's products use (see the constructor): float32 transposed
+  // (the tensor path, and fused products without an integer route), int8
+  // for at::_int_mm (CUDA), laid out for this CPU's integer instructions.
+  std::vector<torch::Tensor> w_, w8_;
   std::vector<Int8Weights> cpu_w8_;
+  // Fused path: int32 rescale parameters (layers, then output), int32 tables.
+  std::vector<torch::Tensor> mult32_, bias32_;
+  torch::Tensor input0_32_, sig32_, tanh32_, exp32_;
 };
 
 // A batch of `windows` windows on each path (tensor_ops_batch.cc,
