@@ -44,8 +44,19 @@ struct OutputArgs {
   uint32_t* cdf = nullptr;  // [rows, 257] out
 };
 
-void lstm_cell_cpu(const CellArgs& args);
-void lstm_output_cpu(const OutputArgs& args);
+// How the CPU versions run: kPortable is plain loops over lstm_math.h (the
+// reference); kAvx512 (AVX-512 F, DQ and VL; lstm_kernels_avx512.cc) does
+// the same arithmetic on eight int64 lanes, with the same results
+// (tests/engine/test_lstm_steps.cc).
+enum class CpuStepIsa { kPortable, kAvx512 };
+
+// Whether this CPU runs `isa`, and the fastest one it runs.
+bool cpu_step_isa_supported(CpuStepIsa isa);
+CpuStepIsa best_cpu_step_isa();
+
+// Throw UsageError when this CPU does not run `isa`.
+void lstm_cell_cpu(const CellArgs& args, CpuStepIsa isa);
+void lstm_output_cpu(const OutputArgs& args, CpuStepIsa isa);
 
 // Whether this build has the CUDA kernels (nvcc was found at configure time).
 bool lstm_cuda_kernels_built();

@@ -227,12 +227,12 @@ OutputArgs LstmModel::output_args() const {
 }
 
 void LstmModel::run(const CellArgs& a) const {
-  if (dev_.is_cpu()) return lstm_cell_cpu(a);
+  if (dev_.is_cpu()) return lstm_cell_cpu(a, cpu_step_isa_);
   lstm_cell_cuda(a, current_stream());
 }
 
 void LstmModel::run(const OutputArgs& a) const {
-  if (dev_.is_cpu()) return lstm_output_cpu(a);
+  if (dev_.is_cpu()) return lstm_output_cpu(a, cpu_step_isa_);
   lstm_output_cuda(a, current_stream());
 }
 

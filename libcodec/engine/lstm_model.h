@@ -70,7 +70,8 @@ class LstmModel {
   bool int_mm_works() const;
 
   torch::Device dev_;
-  bool int_mm_ = false;  // fused products as int8 x int8 -> int32 (CUDA)
+  bool int_mm_ = false;                            // fused products as int8 x int8 -> int32 (CUDA)
+  CpuStepIsa cpu_step_isa_ = best_cpu_step_isa();  // the fused steps on the CPU
   int64_t hidden_, layers_, shift_, clamp_;
   // Tensor-ops path: int64 parameters and tables.
   torch::Tensor input0_;
