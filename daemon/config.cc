@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
 #include <fstream>
 #include <map>
@@ -45,6 +46,8 @@ void apply(DaemonConfig& c, const std::string& key, const std::string& value,
       c.max_requests = parse_u32(key, value, 1, 1024);
     } else if (key == "max-connections") {
       c.max_connections = parse_u32(key, value, 1, 65536);
+    } else if (key == "max-connections-per-user") {
+      c.max_connections_per_user = parse_u32(key, value, 0, 65536);
     } else if (key == "request-credit") {
       c.request_credit = parse_u32(key, value, 4096, 1u << 30);
     } else if (key == "max-batch-windows") {
@@ -136,6 +139,11 @@ ParsedArgs parse_args(const std::vector<std::string>& args) {
   return parsed;
 }
 
+uint32_t connections_per_user(const DaemonConfig& config) {
+  if (config.max_connections_per_user != 0) return config.max_connections_per_user;
+  return std::max<uint32_t>(1, config.max_connections - config.max_connections / 4);
+}
+
 std::string usage_text() {
   return R"(Usage: lmzd [OPTIONS]
 The lmz daemon: keeps a compression model warm and serves lmz clients over a
@@ -152,6 +160,9 @@ Unix socket (protocol: spec/PROTOCOL.md).
   --max-frame BYTES        largest frame payload (default 4194304)
   --max-requests N         concurrent requests per connection (default 16)
   --max-connections N      (default 256)
+  --max-connections-per-user N
+                           connections one user (peer uid) may hold (default 0:
+                           max-connections minus a quarter)
   --request-credit BYTES   in-flight input per streaming request (default 1048576)
   --max-batch-windows N    windows per encode/decode-windows frame (default 4096)
   --idle-timeout-ms MS     close silent connections (default 60000)

@@ -17,6 +17,9 @@ struct DaemonConfig {
   uint32_t max_frame = 4u << 20;                   // payload bytes per frame
   uint32_t max_requests = 16;                      // concurrent requests per connection
   uint32_t max_connections = 256;
+  // Connections one user (peer uid) may hold; 0: max_connections minus a
+  // quarter (at least 1), so that no user can take every connection.
+  uint32_t max_connections_per_user = 0;
   uint32_t request_credit = 1u << 20;  // in-flight input bytes per streaming request
   uint32_t max_batch_windows = 4096;   // windows per ENCODE/DECODE_WINDOWS frame
   uint32_t idle_timeout_ms = 60000;    // close connections silent this long
@@ -36,6 +39,9 @@ struct ParsedArgs {
 // Parses argv (without argv[0] semantics: argv[0] is skipped). Reads the file
 // named by --config. Throws UsageError naming the bad option, key, line or value.
 ParsedArgs parse_args(const std::vector<std::string>& args);
+
+// The connection limit of one user that `config` asks for (resolves 0).
+uint32_t connections_per_user(const DaemonConfig& config);
 
 // The text printed by --help.
 std::string usage_text();

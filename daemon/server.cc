@@ -48,6 +48,20 @@ constexpr auto kHardStopDelay = std::chrono::seconds(10);
 
 class Connection;
 
+// Connections whose peer has no credentials count as this one user.
+constexpr uint32_t kUnknownUser = UINT32_MAX;
+
+// The peer's process, user and group; pid 0 and kUnknownUser where the
+// socket cannot tell.
+ucred peer_credentials(int fd) {
+  ucred cred{};
+  socklen_t len = sizeof(cred);
+  if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
+    cred = ucred{0, kUnknownUser, kUnknownUser};
+  }
+  return cred;
+}
+
 }  // namespace
 
 struct Server::Impl {
@@ -59,10 +73,13 @@ struct Server::Impl {
         signals(io),
         grace_timer(io),
         hard_timer(io),
-        pool(std::make_unique<WorkerPool>(c.workers)) {}
+        pool(std::make_unique<WorkerPool>(c.workers)),
+        connections_per_user_limit(connections_per_user(c)) {}
 
   void listen();
   void accept();
+  // Why a new connection of user `uid` is refused, or empty when it is not.
+  std::string connection_refusal(uint32_t uid) const;
   void begin_shutdown();
   void maybe_finish();
   proto::StatusMap status() const;
@@ -79,6 +96,10 @@ struct Server::Impl {
   std::string bound_path;  // socket file we created (unlinked at exit)
 
   std::set<std::shared_ptr<Connection>> connections;
+  // Open connections per peer uid, at most connections_per_user_limit each,
+  // so that no user can take every connection.
+  std::map<uint32_t, uint32_t> connections_of_user;
+  const uint32_t connections_per_user_limit;
   bool shutting_down = false;
   uint64_t next_connection = 1;
   uint64_t active_requests = 0;
@@ -97,8 +118,12 @@ namespace {
 
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
-  Connection(Server::Impl& server, Stream::socket socket, uint64_t number)
-      : server_(server), socket_(std::move(socket)), idle_timer_(server.io), number_(number) {}
+  Connection(Server::Impl& server, Stream::socket socket, uint64_t number, const ucred& peer)
+      : server_(server),
+        socket_(std::move(socket)),
+        idle_timer_(server.io),
+        number_(number),
+        peer_(peer) {}
 
   void start() {
     log_peer();
@@ -142,16 +167,17 @@ class Connection : public std::enable_shared_from_this<Connection> {
     write_queue_.clear();
     queued_bytes_ = 0;
     server_.connections.erase(shared_from_this());
+    auto user = server_.connections_of_user.find(peer_.uid);
+    if (user != server_.connections_of_user.end() && --user->second == 0) {
+      server_.connections_of_user.erase(user);
+    }
     server_.maybe_finish();
   }
 
  private:
   void log_peer() {
-    ucred cred{};
-    socklen_t len = sizeof(cred);
-    if (::getsockopt(socket_.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
-      log("connection {} from pid {} uid {} gid {}", number_, cred.pid, cred.uid, cred.gid);
-      peer_uid_ = cred.uid;
+    if (peer_.uid != kUnknownUser) {
+      log("connection {} from pid {} uid {} gid {}", number_, peer_.pid, peer_.uid, peer_.gid);
     } else {
       log("connection {} (peer credentials unavailable)", number_);
     }
@@ -404,16 +430,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
     switch (type) {
       case FrameType::kCompress:
         server_.pool->submit(
-            peer_uid_, [request, params, &models] { handle_compress(*request, params, models); });
+            peer_.uid, [request, params, &models] { handle_compress(*request, params, models); });
         break;
       case FrameType::kDecompress:
-        server_.pool->submit(peer_uid_,
+        server_.pool->submit(peer_.uid,
                              [request, &models] { handle_decompress(*request, models); });
         break;
       default: {
         auto payload = std::make_shared<Bytes>(std::move(payload_));
         bool decode = type == FrameType::kDecodeWindows;
-        server_.pool->submit(peer_uid_, [request, payload, limits, decode, &models] {
+        server_.pool->submit(peer_.uid, [request, payload, limits, decode, &models] {
           if (decode) {
             handle_decode_windows(*request, *payload, limits, models);
           } else {
@@ -520,9 +546,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Stream::socket socket_;
   asio::steady_timer idle_timer_;
   const uint64_t number_;
-  // Whose requests these are, for the worker pool's per-user limit;
-  // connections without credentials share one "unknown" user.
-  uint32_t peer_uid_ = UINT32_MAX;
+  // Whose requests these are, for the per-user limits (connections, the
+  // worker pool); connections without credentials share kUnknownUser.
+  const ucred peer_;
   std::shared_ptr<Outbox> outbox_;
   uint8_t header_buf_[proto::kHeaderSize] = {};
   proto::FrameHeader header_;
@@ -582,25 +608,41 @@ void Server::Impl::listen() {
   log("listening on {}", path);
 }
 
+std::string Server::Impl::connection_refusal(uint32_t uid) const {
+  if (connections.size() >= config.max_connections) {
+    return fmt::format("lmzd serves at most {} connections", config.max_connections);
+  }
+  const auto user = connections_of_user.find(uid);
+  if (user != connections_of_user.end() && user->second >= connections_per_user_limit) {
+    return fmt::format("lmzd serves at most {} connections per user", connections_per_user_limit);
+  }
+  return {};
+}
+
 void Server::Impl::accept() {
   acceptor.async_accept([this](const boost::system::error_code& ec, Stream::socket socket) {
     if (shutting_down) return;
     if (ec) {
       if (ec != asio::error::operation_aborted) log("accept failed: {}", ec.message());
       if (ec == asio::error::operation_aborted) return;
-    } else if (connections.size() >= config.max_connections) {
-      // Best effort: tell the client why before closing.
-      Bytes frame = proto::make_frame(
-          FrameType::kError, 0,
-          proto::encode_error(ErrorCode::kLimit, fmt::format("lmzd serves at most {} connections",
-                                                             config.max_connections)));
-      ::send(socket.native_handle(), frame.data(), frame.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-      log("refused a connection: {} connections open", connections.size());
     } else {
-      auto connection = std::make_shared<Connection>(*this, std::move(socket), next_connection++);
-      connections.insert(connection);
-      connections_total += 1;
-      connection->start();
+      const ucred peer = peer_credentials(socket.native_handle());
+      const std::string refusal = connection_refusal(peer.uid);
+      if (!refusal.empty()) {
+        // Best effort: tell the client why before closing.
+        Bytes frame = proto::make_frame(FrameType::kError, 0,
+                                        proto::encode_error(ErrorCode::kLimit, refusal));
+        ::send(socket.native_handle(), frame.data(), frame.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+        log("refused a connection from uid {}: {}",
+            peer.uid == kUnknownUser ? std::string("unknown") : std::to_string(peer.uid), refusal);
+      } else {
+        auto connection =
+            std::make_shared<Connection>(*this, std::move(socket), next_connection++, peer);
+        connections.insert(connection);
+        ++connections_of_user[peer.uid];
+        connections_total += 1;
+        connection->start();
+      }
     }
     accept();
   });
@@ -670,6 +712,7 @@ proto::StatusMap Server::Impl::status() const {
   m["workers"] = std::to_string(config.workers);
   m["workers_busy"] = std::to_string(pool->busy());
   m["workers_per_user"] = std::to_string(pool->per_user_limit());
+  m["connections_per_user"] = std::to_string(connections_per_user_limit);
   m["requests_waiting_for_worker"] = std::to_string(pool->queued());
   m["queue_windows"] = std::to_string(s.queued_windows);
   m["queue_jobs"] = std::to_string(s.queued_jobs);

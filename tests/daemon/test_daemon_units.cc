@@ -267,6 +267,20 @@ BOOST_AUTO_TEST_CASE(settings_parse_and_refuse_bad_values) {
   BOOST_CHECK_THROW(daemon::parse_args({"lmzd", "--config", "/nonexistent/lmzd.conf"}), UsageError);
 }
 
+BOOST_AUTO_TEST_CASE(one_user_gets_three_quarters_of_the_connections_by_default) {
+  auto limit = [](const std::vector<std::string>& args) {
+    return daemon::connections_per_user(daemon::parse_args(args).config);
+  };
+  BOOST_TEST(limit({"lmzd"}) == 192u);  // of 256
+  BOOST_TEST(limit({"lmzd", "--max-connections", "1"}) == 1u);
+  BOOST_TEST(limit({"lmzd", "--max-connections", "3"}) == 3u);
+  BOOST_TEST(limit({"lmzd", "--max-connections", "8"}) == 6u);
+  BOOST_TEST(limit({"lmzd", "--max-connections", "8", "--max-connections-per-user", "2"}) == 2u);
+  BOOST_TEST(limit({"lmzd", "--max-connections-per-user=0"}) == 192u);
+  BOOST_CHECK_THROW(limit({"lmzd", "--max-connections-per-user", "-1"}), UsageError);
+  BOOST_CHECK_THROW(limit({"lmzd", "--max-connections-per-user", "70000"}), UsageError);
+}
+
 }  // namespace
 }  // namespace lmz
 

@@ -503,6 +503,62 @@ BOOST_AUTO_TEST_CASE(several_requests_on_one_connection_limit_and_cancel) {
   expect_connection_error(raw, ErrorCode::kProtocol);
 }
 
+// A connection beyond a limit gets ERROR limit (id 0) and is closed; one
+// that closes frees its place. All connections here are one user's.
+void expect_limit_refusal(const Daemon& d, const std::string& message) {
+  RawConnection refused(d.socket);
+  auto f = refused.read_frame(10s);
+  BOOST_REQUIRE(f.has_value());
+  BOOST_TEST(static_cast<int>(f->header.type) == static_cast<int>(FrameType::kError));
+  auto [code, text] = proto::decode_error(f->payload);
+  BOOST_TEST(static_cast<int>(code) == static_cast<int>(ErrorCode::kLimit));
+  BOOST_TEST(text == message);
+  BOOST_TEST(refused.closed_by_peer());
+}
+
+// Connects and handshakes once the daemon has seen earlier connections
+// close: until then a new connection is refused at once (an ERROR frame
+// before anything is sent); an accepted one waits silently for HELLO.
+void expect_accepted_soon(const Daemon& d) {
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (true) {
+    RawConnection raw(d.socket);
+    auto refusal = raw.read_frame(200ms);
+    if (!refusal) {
+      raw.handshake();
+      return;
+    }
+    BOOST_REQUIRE(static_cast<int>(refusal->header.type) == static_cast<int>(FrameType::kError));
+    BOOST_REQUIRE(std::chrono::steady_clock::now() < deadline);
+    std::this_thread::sleep_for(20ms);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(connection_limits_refuse_with_a_reason_and_free_on_close) {
+  {
+    Daemon d({"--max-connections", "2"});
+    auto first = std::make_unique<RawConnection>(d.socket);
+    first->handshake();
+    RawConnection second(d.socket);
+    second.handshake();
+    expect_limit_refusal(d, "lmzd serves at most 2 connections");
+    first.reset();
+    expect_accepted_soon(d);
+  }
+  {
+    Daemon d({"--max-connections", "8", "--max-connections-per-user", "2"});
+    DaemonClient first = d.client();
+    auto second = std::make_unique<RawConnection>(d.socket);
+    second->handshake();
+    expect_limit_refusal(d, "lmzd serves at most 2 connections per user");
+    expect_limit_refusal(d, "lmzd serves at most 2 connections per user");
+    BOOST_TEST(first.status().at("connections_per_user") == "2");
+    second.reset();
+    expect_accepted_soon(d);
+    BOOST_TEST(first.status().at("connections_total") == "3");
+  }
+}
+
 BOOST_AUTO_TEST_CASE(idle_connections_are_closed) {
   Daemon d({"--idle-timeout-ms", "300"});
   RawConnection raw(d.socket);
