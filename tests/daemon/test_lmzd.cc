@@ -318,8 +318,9 @@ BOOST_AUTO_TEST_CASE(vanishing_client_does_not_disturb_others) {
   BOOST_TEST((daemon_decompress(c, daemon_compress(c, input)) == input));
 }
 
-// Expects an ERROR frame with request id 0 and `code`, then the connection closed.
-void expect_connection_error(RawConnection& raw, ErrorCode code) {
+// Expects an ERROR frame with request id 0 and `code`, then the connection
+// closed; returns the error's message.
+std::string expect_connection_error(RawConnection& raw, ErrorCode code) {
   auto f = raw.read_frame(10s);
   BOOST_REQUIRE(f.has_value());
   BOOST_TEST(static_cast<int>(f->header.type) == static_cast<int>(FrameType::kError));
@@ -329,6 +330,7 @@ void expect_connection_error(RawConnection& raw, ErrorCode code) {
   BOOST_TEST(static_cast<int>(got) == static_cast<int>(code));
   BOOST_TEST(!message.empty());
   BOOST_TEST(raw.closed_by_peer());
+  return message;
 }
 
 BOOST_AUTO_TEST_CASE(garbage_and_absurd_lengths_get_an_error_and_a_close) {
@@ -507,13 +509,7 @@ BOOST_AUTO_TEST_CASE(several_requests_on_one_connection_limit_and_cancel) {
 // that closes frees its place. All connections here are one user's.
 void expect_limit_refusal(const Daemon& d, const std::string& message) {
   RawConnection refused(d.socket);
-  auto f = refused.read_frame(10s);
-  BOOST_REQUIRE(f.has_value());
-  BOOST_TEST(static_cast<int>(f->header.type) == static_cast<int>(FrameType::kError));
-  auto [code, text] = proto::decode_error(f->payload);
-  BOOST_TEST(static_cast<int>(code) == static_cast<int>(ErrorCode::kLimit));
-  BOOST_TEST(text == message);
-  BOOST_TEST(refused.closed_by_peer());
+  BOOST_TEST(expect_connection_error(refused, ErrorCode::kLimit) == message);
 }
 
 // Connects and handshakes once the daemon has seen earlier connections
