@@ -29,6 +29,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "libcodec/range_coder_core.h"
 #include "libcodec/types.h"
 
 namespace lmz {
@@ -41,7 +42,7 @@ class RangeEncoder {
  public:
   // Appends the coded bytes to `out` (which must outlive the encoder).
   // Bytes already in `out` are left alone.
-  explicit RangeEncoder(Bytes& out) : out_(out), start_(out.size()) {}
+  explicit RangeEncoder(Bytes& out) : sink_{out, out.size()} {}
   RangeEncoder(const RangeEncoder&) = delete;
   RangeEncoder& operator=(const RangeEncoder&) = delete;
 
@@ -50,10 +51,7 @@ class RangeEncoder {
   // otherwise, rather than writing a stream that cannot be decoded).
   void encode(uint32_t cum, uint32_t freq) {
     if (cum >= kCdfTotal || freq == 0 || freq > kCdfTotal - cum) invalid_frequency(cum, freq);
-    const uint64_t r = range_ >> kCdfBits;
-    add_low(r * cum);
-    range_ = r * freq;
-    normalize();
+    rc::encode(state_, sink_, cum, freq);
   }
 
   // Codes byte `symbol` with the frequency table `cdf`.
@@ -69,53 +67,35 @@ class RangeEncoder {
   // part, bit 0 the upper part.
   void encode_bit(uint32_t p1, int bit) {
     assert(p1 >= 1 && p1 < kCdfTotal);
-    const uint64_t bound = (range_ >> kCdfBits) * p1;
-    if (bit) {
-      range_ = bound;
-    } else {
-      add_low(bound);
-      range_ -= bound;
-    }
-    normalize();
+    rc::encode_bit(state_, sink_, p1, bit);
   }
 
   // Writes the final bytes (the shortest output that decodes correctly, see
   // above). No coding call is allowed afterwards. Coding nothing at all
   // writes nothing.
-  void finish();
+  void finish() {
+    assert(!finished_);
+    finished_ = true;
+    rc::finish(state_, sink_);
+  }
 
   // Bytes appended to `out` so far (complete after finish()).
-  size_t bytes_written() const { return out_.size() - start_; }
+  size_t bytes_written() const { return sink_.out.size() - sink_.start; }
 
  private:
-  static constexpr uint64_t kTop = uint64_t{1} << 56;
-
-  void add_low(uint64_t x) {
-    const uint64_t sum = low_ + x;
-    carry_ |= static_cast<uint32_t>(sum < low_);
-    low_ = sum;
-  }
-  void normalize() {
-    while (range_ < kTop) {
-      range_ <<= 8;
-      shift_low();
+  // Appends to the caller's buffer; trims only bytes this encoder wrote.
+  struct VectorSink {
+    Bytes& out;
+    size_t start;
+    void put(uint8_t b) { out.push_back(b); }
+    void trim_trailing_zeros() {
+      while (out.size() > start && out.back() == 0) out.pop_back();
     }
-  }
-  // Moves the top byte of low_ into the held-back bytes, emitting those that
-  // no later carry can change.
-  void shift_low();
-  // Emits the held-back bytes with the pending carry applied.
-  void flush_held();
+  };
   [[noreturn]] static void invalid_frequency(uint32_t cum, uint32_t freq);
 
-  Bytes& out_;
-  size_t start_;
-  uint64_t low_ = 0;               // low end of the interval, below the held bytes
-  uint64_t range_ = ~uint64_t{0};  // width of the interval
-  uint32_t carry_ = 0;             // 1 when low_ overflowed since the last shift
-  bool has_cache_ = false;         // whether cache_ holds a byte
-  uint8_t cache_ = 0;              // held-back byte that a carry may still increment
-  uint64_t pending_ff_ = 0;        // 0xFF bytes held back after cache_
+  VectorSink sink_;
+  rc::EncoderState state_;
   bool finished_ = false;
 };
 
@@ -123,7 +103,9 @@ class RangeDecoder {
  public:
   // Decodes `bytes` (which must outlive the decoder). Reads only inside
   // `bytes`; positions past the end read as zero.
-  explicit RangeDecoder(ByteView bytes);
+  explicit RangeDecoder(ByteView bytes) : data_(bytes.data()), size_(bytes.size()) {
+    rc::start_decoder(state_, data_, size_);
+  }
   RangeDecoder(const RangeDecoder&) = delete;
   RangeDecoder& operator=(const RangeDecoder&) = delete;
 
@@ -131,97 +113,40 @@ class RangeDecoder {
   // the caller finds the symbol with cum <= target < cum + freq and calls
   // consume(cum, freq). On invalid input the target is clamped into range
   // and failed() becomes true.
-  uint32_t get_freq() {
-    r_ = range_ >> kCdfBits;
-    const uint64_t target = code_ / r_;
-    if (target >= kCdfTotal) {
-      failed_ = true;
-      return kCdfTotal - 1;
-    }
-    return static_cast<uint32_t>(target);
-  }
+  uint32_t get_freq() { return rc::get_freq(state_); }
 
   // Second half: removes the symbol [cum, cum + freq) that get_freq()'s
   // target fell in. An impossible (cum, freq) marks the stream failed and
   // never makes the decoder loop or read out of bounds.
-  void consume(uint32_t cum, uint32_t freq) {
-    if (cum >= kCdfTotal || freq == 0 || freq > kCdfTotal - cum) {
-      failed_ = true;
-      cum = 0;
-      freq = 1;
-    }
-    code_ -= r_ * cum;
-    range_ = r_ * freq;
-    if (code_ >= range_) failed_ = true;  // target was not in [cum, cum + freq)
-    normalize();
-  }
+  void consume(uint32_t cum, uint32_t freq) { rc::consume(state_, data_, size_, cum, freq); }
 
   // Decodes a byte coded with RangeEncoder::encode_symbol(cdf, ...). Never
   // indexes outside `cdf`; an invalid table marks the stream failed (the
   // decoder is robust to it, so the caller may validate tables or not).
   uint8_t decode_symbol(const Cdf& cdf) {
-    const uint32_t target = get_freq();
-    // Largest s in [0, 255] with cdf[s] <= target (binary search).
-    uint32_t lo = 0;
-    uint32_t size = 256;
-    while (size > 1) {
-      const uint32_t half = size / 2;
-      if (cdf[lo + half] <= target) lo += half;
-      size -= half;
-    }
-    consume(cdf[lo], cdf[lo + 1] - cdf[lo]);
-    return static_cast<uint8_t>(lo);
+    return rc::decode_symbol(state_, data_, size_, cdf.data());
   }
 
   // Decodes one binary decision coded by RangeEncoder::encode_bit(p1, ...).
   int decode_bit(uint32_t p1) {
     assert(p1 >= 1 && p1 < kCdfTotal);
-    const uint64_t bound = (range_ >> kCdfBits) * p1;
-    int bit;
-    if (code_ < bound) {
-      range_ = bound;
-      bit = 1;
-    } else {
-      code_ -= bound;
-      range_ -= bound;
-      bit = 0;
-    }
-    normalize();
-    return bit;
+    return rc::decode_bit(state_, data_, size_, p1);
   }
 
   // True once the input has shown itself to be invalid. Decoding may go on
   // (it stays in bounds and terminates) but the result is meaningless.
-  bool failed() const { return failed_; }
+  bool failed() const { return state_.failed != 0; }
 
   // Call after the last symbol. True iff the input is exactly the coding
   // RangeEncoder::finish() would have written for the decoded symbols: no
   // failure, no bytes left unread, no trailing zero byte, and the coded value
   // is the one finish() picks in the final interval.
-  bool finished_exactly() const;
+  bool finished_exactly() const { return rc::finished_exactly(state_, data_, size_); }
 
  private:
-  static constexpr uint64_t kTop = uint64_t{1} << 56;
-
-  uint8_t next_byte() {
-    const uint8_t b = pos_ < size_ ? data_[pos_] : 0;
-    ++pos_;
-    return b;
-  }
-  void normalize() {
-    while (range_ < kTop) {
-      range_ <<= 8;
-      code_ = (code_ << 8) | next_byte();
-    }
-  }
-
   const uint8_t* data_;
   size_t size_;
-  uint64_t pos_ = 0;   // bytes shifted into code_ so far, including virtual zeros
-  uint64_t code_ = 0;  // coded value minus the interval's low end
-  uint64_t range_ = ~uint64_t{0};
-  uint64_t r_ = 0;  // range_ >> kCdfBits, from the last get_freq()
-  bool failed_ = false;
+  rc::DecoderState state_;
 };
 
 }  // namespace lmz
