@@ -1,6 +1,8 @@
-// LMZ_HD marks integer code that is compiled for both the CPU and, under
-// nvcc, CUDA devices: the coding arithmetic is written once, so the CPU
-// builds (and CI) test exactly the integers the GPU computes.
+// LMZ_HD marks a function that runs on the CPU and, compiled by nvcc, on
+// the GPU as well: integer arithmetic written once (the engine's LSTM steps,
+// the mixing stages' per-bit code), so the arithmetic the GPU runs is the
+// arithmetic CPU CI tests. Such functions must not allocate, throw, call
+// virtual functions or use std:: calls that device code cannot make.
 #pragma once
 
 #if defined(__CUDACC__)

@@ -51,12 +51,12 @@ struct Options {
 std::unique_ptr<CodingStage> make_stage(const std::string& config, size_t size) {
   if (config == "prior") return make_coding_stage(kDirectStage);
   if (config == "full") return make_cm_stage(kMixStageV1, size);
-  cm::CmConfig c;
+  cm::Mix1Config c;
   if (config == "cm") {
     c.prior = false;
     c.match = false;
   } else if (config == "match") {
-    c = cm::CmConfig{false, false, false, false, true, false};
+    c = cm::Mix1Config{false, false, false, false, true, false};
   } else if (config == "nomatch") {
     c.match = false;
   } else if (config == "noprior") {

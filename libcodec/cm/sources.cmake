@@ -1,7 +1,7 @@
-# Sources of the context-mixing stage (spec/MIXING.md), relative to libcodec/.
+# Sources of the context-mixing stages (spec/MIXING.md), relative to libcodec/.
+# The cores (mix1_core.h, stage_core.h) are header-only: a CUDA kernel
+# includes the same headers.
 set(LMZ_CODEC_CM_SOURCES
-  cm/apm.cc
-  cm/cm_model.cc
   cm/cm_stage.cc
-  cm/tables.cc
+  cm/stage_tables.cc
 )

@@ -8,11 +8,7 @@
 
 #include <cstdint>
 
-#if defined(__CUDACC__)
-#define LMZ_HOST_DEVICE __host__ __device__ __forceinline__
-#else
-#define LMZ_HOST_DEVICE inline
-#endif
+#include "libcodec/host_device.h"
 
 namespace lmz::lstm_math {
 
@@ -21,17 +17,17 @@ inline constexpr int64_t kLutSize = 4096;
 inline constexpr int64_t kFrequencyTotal = 65536;
 inline constexpr int64_t kFrequencySpread = 65280;  // 65536 - 256: each symbol's 1 comes first
 
-LMZ_HOST_DEVICE int64_t clamp(int64_t v, int64_t lo, int64_t hi) {
+LMZ_HD int64_t clamp(int64_t v, int64_t lo, int64_t hi) {
   return v < lo ? lo : (v > hi ? hi : v);
 }
 
 // MODEL.md "Rescale": floor_div(acc * M + 2^(S-1), 2^S) + B.
-LMZ_HOST_DEVICE int64_t rescale(int64_t acc, int64_t multiplier, int64_t bias, int shift) {
+LMZ_HD int64_t rescale(int64_t acc, int64_t multiplier, int64_t bias, int shift) {
   return ((acc * multiplier + (int64_t{1} << (shift - 1))) >> shift) + bias;
 }
 
 // Step 2: a gate accumulator -> its index into SIG or TANH (0..4095).
-LMZ_HOST_DEVICE int64_t gate_index(int64_t acc, int64_t multiplier, int64_t bias, int shift) {
+LMZ_HD int64_t gate_index(int64_t acc, int64_t multiplier, int64_t bias, int shift) {
   return clamp(rescale(acc, multiplier, bias, shift), -kLutHalf, kLutHalf - 1) + kLutHalf;
 }
 
@@ -41,21 +37,21 @@ struct CellState {
 };
 
 // Steps 4-6 from the four gate activations (step 3) and the previous c.
-LMZ_HOST_DEVICE CellState cell_update(int64_t i, int64_t f, int64_t g, int64_t o, int64_t c,
-                                      int64_t cell_clamp, const int32_t* tanh_lut) {
+LMZ_HD CellState cell_update(int64_t i, int64_t f, int64_t g, int64_t o, int64_t c,
+                             int64_t cell_clamp, const int32_t* tanh_lut) {
   const int64_t cn = clamp((f * c + i * g + (int64_t{1} << 14)) >> 15, -cell_clamp, cell_clamp);
   const int64_t t = tanh_lut[clamp((cn + 64) >> 7, -kLutHalf, kLutHalf - 1) + kLutHalf];
   return {cn, (o * t * 127 + (int64_t{1} << 29)) >> 30};
 }
 
 // Output step 2: a symbol's weight p[s] from the row maximum m and its l[s].
-LMZ_HOST_DEVICE int64_t output_weight(int64_t max_logit, int64_t logit, const int32_t* exp_lut) {
+LMZ_HD int64_t output_weight(int64_t max_logit, int64_t logit, const int32_t* exp_lut) {
   const int64_t d = max_logit - logit;
   return exp_lut[d < kLutSize - 1 ? d : kLutSize - 1];
 }
 
 // Output step 4 before the remainder: freq[s] = 1 + floor(p[s] * 65280 / P).
-LMZ_HOST_DEVICE int64_t output_frequency(int64_t weight, int64_t weight_sum) {
+LMZ_HD int64_t output_frequency(int64_t weight, int64_t weight_sum) {
   return 1 + weight * kFrequencySpread / weight_sum;
 }
 

@@ -41,7 +41,7 @@ Cdf skewed_cdf() {
 // Codes `windows` in lockstep with one predictor batch (as the window coder
 // does) through stage `config`; returns each window's coded bytes.
 std::vector<Bytes> encode_batch(Predictor& model, const std::vector<Bytes>& windows,
-                                const cm::CmConfig& config) {
+                                const cm::Mix1Config& config) {
   const size_t n = windows.size();
   std::vector<Bytes> coded(n);
   auto batch = model.start_batch(n);
@@ -74,7 +74,7 @@ std::vector<Bytes> encode_batch(Predictor& model, const std::vector<Bytes>& wind
 }
 
 // Decodes one window of `size` bytes coded by encode_batch.
-Bytes decode_one(Predictor& model, const Bytes& coded, size_t size, const cm::CmConfig& config,
+Bytes decode_one(Predictor& model, const Bytes& coded, size_t size, const cm::Mix1Config& config,
                  bool* exact = nullptr) {
   auto batch = model.start_batch(1);
   auto stage = make_cm_stage(config, size);
@@ -119,7 +119,7 @@ Bytes read_file(const std::string& path) {
 
 // Real text: this repository's own sources and specs.
 Bytes real_text() {
-  Bytes text = read_file(std::string(LMZ_SOURCE_DIR) + "/libcodec/cm/cm_model.cc");
+  Bytes text = read_file(std::string(LMZ_SOURCE_DIR) + "/libcodec/cm/mix1_core.h");
   const Bytes design = read_file(std::string(LMZ_SOURCE_DIR) + "/libcodec/predictor.h");
   text.insert(text.end(), design.begin(), design.end());
   return text;
@@ -175,7 +175,7 @@ Bytes random_bytes(size_t n, uint64_t seed) {
 
 void check_round_trip(const Bytes& data, const std::string& what) {
   auto model = make_order2_model();
-  const cm::CmConfig config;
+  const cm::Mix1Config config;
   const auto coded = encode_batch(*model, {data}, config);
   bool exact = false;
   const Bytes back = decode_one(*model, coded[0], data.size(), config, &exact);
@@ -195,7 +195,7 @@ BOOST_AUTO_TEST_CASE(round_trip_real_text) {
   check_round_trip(text, "source text");
   // Text compresses: the stage learns within the window.
   auto model = make_order2_model();
-  const auto coded = encode_batch(*model, {text}, cm::CmConfig{});
+  const auto coded = encode_batch(*model, {text}, cm::Mix1Config{});
   BOOST_CHECK_LT(coded[0].size() * 8, text.size() * 3);  // < 3 bits per byte
 }
 
@@ -210,10 +210,10 @@ BOOST_AUTO_TEST_CASE(round_trip_logs) {
   // Line-structured input is where the match and column models pay: the
   // whole mix must beat the context models without them by a clear margin.
   auto model = make_order2_model();
-  cm::CmConfig no_match;
+  cm::Mix1Config no_match;
   no_match.match = false;
   no_match.column = false;
-  const size_t full = encode_batch(*model, {mixed}, cm::CmConfig{})[0].size();
+  const size_t full = encode_batch(*model, {mixed}, cm::Mix1Config{})[0].size();
   const size_t reduced = encode_batch(*model, {mixed}, no_match)[0].size();
   BOOST_TEST_MESSAGE("switching log: full " << full << " bytes, without match/column " << reduced);
   BOOST_CHECK_LT(full * 10, reduced * 9);
@@ -253,7 +253,7 @@ BOOST_AUTO_TEST_CASE(alone_equals_inside_batch) {
     if (i % 3 == 2) windows.push_back(cbs_log(5 + i, i));
   }
   windows.push_back(Bytes{});
-  const cm::CmConfig config;
+  const cm::Mix1Config config;
   const auto together = encode_batch(*model, windows, config);
   for (size_t w = 0; w < windows.size(); ++w) {
     const auto alone = encode_batch(*model, {windows[w]}, config);
@@ -284,7 +284,7 @@ BOOST_AUTO_TEST_CASE(window_codec_alone_equals_batch) {
     const ByteView one[] = {views[w]};
     BOOST_CHECK(codec->encode(one)[0] == together[w]);
     // The codec's stage is this stage: same bytes as coding it directly.
-    BOOST_CHECK(encode_batch(*model, {data[w]}, cm::CmConfig{})[0] == together[w]);
+    BOOST_CHECK(encode_batch(*model, {data[w]}, cm::Mix1Config{})[0] == together[w]);
   }
   std::vector<EncodedWindowView> coded;
   std::vector<Bytes> back;

@@ -1,14 +1,14 @@
-// Tests of the context-mixing lookup tables (libcodec/cm/tables.h): their
-// content is part of the coded format, so it is pinned by a hash; and the
-// properties spec/MIXING.md states for them.
+// Tests of the context-mixing lookup tables (libcodec/cm/stage_tables.h):
+// their content is part of the coded format, so it is pinned by a hash; and
+// the properties spec/MIXING.md states for them and for stage 1's counters.
 #define BOOST_TEST_MODULE cm_tables
 #include <boost/test/unit_test.hpp>
 
 #include <cstdint>
 #include <vector>
 
-#include "libcodec/cm/counter.h"
-#include "libcodec/cm/tables.h"
+#include "libcodec/cm/mix1_core.h"
+#include "libcodec/cm/stage_tables.h"
 #include "libcodec/hash.h"
 
 namespace lmz::cm {
@@ -27,49 +27,52 @@ uint64_t table_hash(const Table& table) {
 }
 
 BOOST_AUTO_TEST_CASE(tables_match_committed_hashes) {
-  const Tables& t = Tables::get();
+  const StageTables& t = stage_tables();
   // Committed values: a change here changes every coded window of stage 1.
-  BOOST_CHECK_EQUAL(table_hash(t.squash_table()), 7594681745116725164ull);
-  BOOST_CHECK_EQUAL(table_hash(t.stretch_table()), 1676739906222220749ull);
-  BOOST_CHECK_EQUAL(table_hash(t.rate_table()), 8353887320658959757ull);
+  BOOST_CHECK_EQUAL(table_hash(t.squash), 7594681745116725164ull);
+  BOOST_CHECK_EQUAL(table_hash(t.stretch), 1676739906222220749ull);
+  BOOST_CHECK_EQUAL(table_hash(t.rate), 8353887320658959757ull);
 }
 
 BOOST_AUTO_TEST_CASE(squash_is_monotonic_and_bounded) {
-  const Tables& t = Tables::get();
+  const StageTables& t = stage_tables();
   int prev = 0;
   for (int d = -kStretchMax; d <= kStretchMax; ++d) {
-    const int p = t.squash(d);
+    const int p = squash(t, d);
     BOOST_REQUIRE_GE(p, 1);
     BOOST_REQUIRE_LE(p, kProbMax);
     BOOST_REQUIRE_GE(p, prev);
     prev = p;
   }
-  BOOST_CHECK_EQUAL(t.squash(0), 2047);     // the centre knot
-  BOOST_CHECK_EQUAL(t.squash(-128), 1546);  // knots are hit exactly
-  BOOST_CHECK_EQUAL(t.squash(1024), 4024);
-  BOOST_CHECK_EQUAL(t.squash(100000), t.squash(kStretchMax));
-  BOOST_CHECK_EQUAL(t.squash(-100000), t.squash(-kStretchMax));
+  BOOST_CHECK_EQUAL(squash(t, 0), 2047);     // the centre knot
+  BOOST_CHECK_EQUAL(squash(t, -128), 1546);  // knots are hit exactly
+  BOOST_CHECK_EQUAL(squash(t, 1024), 4024);
+  BOOST_CHECK_EQUAL(squash(t, 100000), squash(t, kStretchMax));
+  BOOST_CHECK_EQUAL(squash(t, -100000), squash(t, -kStretchMax));
 }
 
 BOOST_AUTO_TEST_CASE(stretch_inverts_squash) {
-  const Tables& t = Tables::get();
+  const StageTables& t = stage_tables();
   for (int p = 1; p <= kProbMax; ++p) {
-    const int d = t.stretch(p);
+    const int d = stretch(t, p);
     BOOST_REQUIRE_GE(d, -kStretchMax);
     BOOST_REQUIRE_LE(d, kStretchMax);
-    if (p > 1) BOOST_REQUIRE_GE(d, t.stretch(p - 1));
+    if (p > 1) BOOST_REQUIRE_GE(d, stretch(t, p - 1));
     // The definition: the smallest d with squash(d) >= p.
-    if (p <= t.squash(kStretchMax)) {
-      BOOST_REQUIRE_GE(t.squash(d), p);
-      if (d > -kStretchMax) BOOST_REQUIRE_LT(t.squash(d - 1), p);
+    if (p <= squash(t, kStretchMax)) {
+      BOOST_REQUIRE_GE(squash(t, d), p);
+      if (d > -kStretchMax) BOOST_REQUIRE_LT(squash(t, d - 1), p);
     }
   }
-  BOOST_CHECK_EQUAL(t.stretch(2047), 0);
+  BOOST_CHECK_EQUAL(stretch(t, 2047), 0);
 }
 
 BOOST_AUTO_TEST_CASE(counters_stay_in_range_and_learn) {
-  const Tables& t = Tables::get();
+  using namespace mix1;
+  const StageTables& t = stage_tables();
   uint32_t c = kFreshCounter | 0x5A;
+  BOOST_CHECK_EQUAL(counter_p16(c), 32768);
+  BOOST_CHECK_EQUAL(counter_n(c), 0);
   BOOST_CHECK_EQUAL(counter_input(c, t), 0);  // unseen: no opinion
   for (int i = 0; i < 1000; ++i) counter_update(c, 1, 60, t);
   BOOST_CHECK_EQUAL(c & 255, 0x5Au);  // the check byte is kept
@@ -80,7 +83,7 @@ BOOST_AUTO_TEST_CASE(counters_stay_in_range_and_learn) {
   BOOST_CHECK_LT(counter_p16(c), 500);
   BOOST_CHECK_GE(counter_p16(c), 0);
   // First update moves two thirds of the way: rate(0) = 2^17 / 3 = 43690.
-  BOOST_CHECK_EQUAL(t.rate(0), 43690);
+  BOOST_CHECK_EQUAL(t.rate[0], 43690);
   uint32_t d = kFreshCounter;
   counter_update(d, 1, 60, t);
   BOOST_CHECK_EQUAL(counter_p16(d), 32768 + ((32767 * 43690) >> 16));
@@ -89,19 +92,22 @@ BOOST_AUTO_TEST_CASE(counters_stay_in_range_and_learn) {
 }
 
 BOOST_AUTO_TEST_CASE(counter_table_detects_collisions) {
-  CounterTable table(12);
-  uint32_t& a = table.find(0x12345601u);
-  counter_update(a, 1, 60, Tables::get());
-  BOOST_CHECK_EQUAL(counter_n(table.find(0x12345601u)), 1);
+  using namespace mix1;
+  const StageTables& t = stage_tables();
+  std::vector<uint32_t> table(size_t{1} << 12, kFreshCounter);
+  uint32_t* a = table_find(table.data(), 12, 0x12345601u);
+  counter_update(*a, 1, 60, t);
+  BOOST_CHECK_EQUAL(counter_n(*table_find(table.data(), 12, 0x12345601u)), 1);
   // Same slot pair, other check byte: a fresh counter in the other slot.
-  uint32_t& b = table.find(0x12345602u);
-  BOOST_CHECK_EQUAL(counter_n(b), 0);
-  counter_update(b, 1, 60, Tables::get());
+  uint32_t* b = table_find(table.data(), 12, 0x12345602u);
+  BOOST_CHECK_EQUAL(b - table.data(), (a - table.data()) ^ 1);
+  BOOST_CHECK_EQUAL(counter_n(*b), 0);
+  counter_update(*b, 1, 60, t);
   // A third check byte evicts one of the two (the one with smaller n; on a
   // tie the first slot, which held check 0x01), the other survives.
-  BOOST_CHECK_EQUAL(counter_n(table.find(0x12345603u)), 0);
-  BOOST_CHECK_EQUAL(counter_n(table.find(0x12345602u)), 1);
-  BOOST_CHECK_EQUAL(counter_n(table.find(0x12345601u)), 0);  // was evicted
+  BOOST_CHECK_EQUAL(counter_n(*table_find(table.data(), 12, 0x12345603u)), 0);
+  BOOST_CHECK_EQUAL(counter_n(*table_find(table.data(), 12, 0x12345602u)), 1);
+  BOOST_CHECK_EQUAL(counter_n(*table_find(table.data(), 12, 0x12345601u)), 0);  // evicted
 }
 
 BOOST_AUTO_TEST_CASE(mix32_is_pinned) {

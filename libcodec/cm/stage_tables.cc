@@ -1,4 +1,4 @@
-#include "libcodec/cm/tables.h"
+#include "libcodec/cm/stage_tables.h"
 
 namespace lmz::cm {
 namespace {
@@ -20,28 +20,27 @@ int interpolate_squash(int d) {
 
 }  // namespace
 
-Tables::Tables() {
+void build_stage_tables(StageTables& t) {
   for (int d = -kStretchMax; d <= kStretchMax; ++d) {
-    int p = interpolate_squash(d);
-    if (p < 1) p = 1;
-    if (p > kProbMax) p = kProbMax;
-    squash_[static_cast<uint32_t>(d + kStretchMax)] = static_cast<int16_t>(p);
+    t.squash[d + kStretchMax] = static_cast<int16_t>(clamp_int(interpolate_squash(d), 1, kProbMax));
   }
   // stretch(p) = smallest d with squash(d) >= p; kStretchMax if none.
   int next = 0;
   for (int d = -kStretchMax; d <= kStretchMax; ++d) {
-    const int v = squash(d);
-    for (int p = next; p <= v; ++p) stretch_[static_cast<uint32_t>(p)] = static_cast<int16_t>(d);
-    if (v + 1 > next) next = v + 1;
+    const int v = squash(t, d);
+    for (int p = next; p <= v; ++p) t.stretch[p] = static_cast<int16_t>(d);
+    next = max_int(next, v + 1);
   }
-  for (int p = next; p <= kProbMax; ++p) {
-    stretch_[static_cast<uint32_t>(p)] = static_cast<int16_t>(kStretchMax);
-  }
-  for (int n = 0; n < 1024; ++n) rate_[static_cast<uint32_t>(n)] = (1 << 17) / (2 * n + 3);
+  for (int p = next; p <= kProbMax; ++p) t.stretch[p] = static_cast<int16_t>(kStretchMax);
+  for (int n = 0; n < 1024; ++n) t.rate[n] = (1 << 17) / (2 * n + 3);
 }
 
-const Tables& Tables::get() {
-  static const Tables tables;
+const StageTables& stage_tables() {
+  static const StageTables tables = [] {
+    StageTables t{};
+    build_stage_tables(t);
+    return t;
+  }();
   return tables;
 }
 
