@@ -57,12 +57,20 @@ MB/s, XXH3-64 of the archive.
   --batch-bytes N          bytes gathered per encode call (default lmz's)
   --no-decode              only compress
   --threads N              CPU threads for the window codec (default all)
+  --loop                   code windows with the window codec's loop over
+                           model batches even where the model has a
+                           resident codec (the whole loop on its device)
 )";
 
-// Forwards to a model but asks the window codec for batches of a fixed size.
+// Forwards to a model but asks the window codec for batches of a fixed size,
+// and offers the model's resident codec unless told not to.
 class FixedBatchPredictor final : public Predictor {
  public:
-  FixedBatchPredictor(Predictor& inner, size_t batch) : inner_(inner), batch_(batch) {}
+  FixedBatchPredictor(Predictor& inner, size_t batch, bool resident)
+      : inner_(inner), batch_(batch), resident_(resident) {}
+  std::unique_ptr<WindowCodec> make_resident_codec(StageId stage) override {
+    return resident_ ? inner_.make_resident_codec(stage) : nullptr;
+  }
   const ModelId& id() const override { return inner_.id(); }
   std::unique_ptr<PredictorBatch> start_batch(size_t windows) override {
     return inner_.start_batch(windows);
@@ -74,6 +82,7 @@ class FixedBatchPredictor final : public Predictor {
  private:
   Predictor& inner_;
   size_t batch_;
+  bool resident_;
 };
 
 struct Args {
@@ -86,6 +95,7 @@ struct Args {
   size_t decode_batch = 0;
   size_t threads = 0;
   bool decode = true;
+  bool resident = true;
   WriterOptions writer;
   std::vector<std::string> files;
 };
@@ -127,6 +137,8 @@ Args parse(int argc, char** argv) {
       a.writer.batch_bytes = std::stoull(value());
     } else if (arg == "--threads") {
       a.threads = std::stoul(value());
+    } else if (arg == "--loop") {
+      a.resident = false;
     } else if (arg == "--no-decode") {
       a.decode = false;
     } else if (!arg.empty() && arg[0] == '-') {
@@ -159,7 +171,7 @@ int run(const Args& a) {
   ModelRegistry dec_registry(ModelOptions{a.models_dir, decode_device});
   Predictor& enc_model =
       a.model.empty() ? enc_registry.default_model() : enc_registry.by_name_or_path(a.model);
-  FixedBatchPredictor enc_predictor(enc_model, a.encode_batch);
+  FixedBatchPredictor enc_predictor(enc_model, a.encode_batch, a.resident);
   auto enc_codec = make_local_window_codec(enc_predictor, a.stage, a.threads);
 
   std::unique_ptr<FixedBatchPredictor> dec_predictor;
@@ -167,16 +179,18 @@ int run(const Args& a) {
   CodecResolver resolve = [&](const Hash128& hash, const std::string& name,
                               StageId stage) -> WindowCodec& {
     if (!dec_codec) {
-      dec_predictor =
-          std::make_unique<FixedBatchPredictor>(dec_registry.by_hash(hash, name), a.decode_batch);
+      dec_predictor = std::make_unique<FixedBatchPredictor>(dec_registry.by_hash(hash, name),
+                                                            a.decode_batch, a.resident);
       dec_codec = make_local_window_codec(*dec_predictor, stage, a.threads);
     }
     return *dec_codec;
   };
 
-  fmt::print("# model {} ({}), stage {}, encode batch {}, decode batch {}\n", enc_model.id().name,
-             enc_model.id().hash.hex(), a.stage, enc_predictor.preferred_batch_size(),
-             a.decode_batch != 0 ? std::to_string(a.decode_batch) : "preferred");
+  fmt::print("# model {} ({}), stage {}, encode batch {}, decode batch {}, {}\n",
+             enc_model.id().name, enc_model.id().hash.hex(), a.stage,
+             enc_predictor.preferred_batch_size(),
+             a.decode_batch != 0 ? std::to_string(a.decode_batch) : "preferred",
+             a.resident ? "resident codec where the model has one" : "batch loop");
   fmt::print("{:<28} {:>11} {:>10} {:>7} {:>9} {:>9} {:>16} {}\n", "file", "raw", "archive", "bpb",
              "enc MB/s", "dec MB/s", "archive xxh3", "round trip");
   int failures = 0;

@@ -31,6 +31,11 @@ class DeferredCodec final : public WindowCodec {
 
   const ModelId& model() const override { return id_; }
   StageId stage() const override { return stage_; }
+  // The loaded codec's preference; none before the first call loads it.
+  uint64_t preferred_batch_bytes() const override {
+    std::lock_guard lock(mutex_);
+    return codec_ != nullptr ? codec_->preferred_batch_bytes() : 0;
+  }
   std::vector<Bytes> encode(std::span<const ByteView> windows) override {
     return loaded().encode(windows);
   }
@@ -59,7 +64,7 @@ class DeferredCodec final : public WindowCodec {
   ModelId id_;
   StageId stage_;
   std::function<WindowCodec&()> load_;
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
   WindowCodec* codec_ = nullptr;  // guarded by mutex_
 };
 

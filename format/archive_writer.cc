@@ -157,7 +157,9 @@ void ArchiveWriter::State::queue_block(WriterStats& stats, ByteView raw, bool te
                                        const std::function<void(const WriterStats&)>& progress) {
   queue.push_back(QueuedBlock{Bytes(raw.begin(), raw.end()), text});
   queued_bytes += raw.size();
-  if (queued_bytes >= options.batch_bytes) code_queue(stats, progress);
+  if (queued_bytes >= std::max(options.batch_bytes, codec.preferred_batch_bytes())) {
+    code_queue(stats, progress);
+  }
 }
 
 void ArchiveWriter::State::code_queue(WriterStats& stats,

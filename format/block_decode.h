@@ -8,6 +8,7 @@
 
 #include "format/archive_reader.h"
 #include "format/layout.h"
+#include "libcodec/window_codec.h"
 
 namespace lmz::format {
 
@@ -21,6 +22,12 @@ class MemberCodec {
   // Throws ModelMismatch when the resolver finds no model, or gives a codec
   // whose model hash or stage is not the header's.
   WindowCodec& get();
+
+  // The resolved codec's preferred batch (WindowCodec::preferred_batch_bytes),
+  // 0 before the first neural block resolved it.
+  uint64_t preferred_batch_bytes() const {
+    return codec_ != nullptr ? codec_->preferred_batch_bytes() : 0;
+  }
 
  private:
   Header header_;

@@ -240,8 +240,12 @@ void decompress_stream(ByteSource& source, ByteSink& out, const CodecResolver& r
       member_raw += frame.raw_size;
       frame_offset += frame.frame_size();
       pending_raw += frame.raw_size;
+      // The member's codec is resolved at its first neural block (it is
+      // needed to decode it anyway), so that its preferred batch counts
+      // from the first batch on.
+      if (frame.codec == format::Codec::kNeural) codec.get();
       pending.push_back(std::move(block));
-      if (pending_raw >= batch_bytes) {
+      if (pending_raw >= std::max(batch_bytes, codec.preferred_batch_bytes())) {
         done.archive_bytes = in.offset();
         release(pending, codec, out, done, progress);
         pending_raw = 0;

@@ -14,7 +14,9 @@
 #include <memory>
 #include <span>
 
+#include "libcodec/coding_stage.h"
 #include "libcodec/types.h"
+#include "libcodec/window_codec.h"
 
 namespace lmz {
 
@@ -68,6 +70,13 @@ class Predictor {
   // How many windows one batch should hold for good throughput on this
   // model's device (e.g. a few thousand on a GPU, a few on a CPU).
   virtual size_t preferred_batch_size() const = 0;
+
+  // A window codec that runs the whole per-byte loop (model step, coding
+  // stage, range coder) on this model's device, with the same coded bytes
+  // as make_local_window_codec's loop over this predictor's batches; null
+  // when the predictor has none for `stage` (the default). The codec keeps
+  // a reference to the predictor, which must outlive it.
+  virtual std::unique_ptr<WindowCodec> make_resident_codec(StageId /*stage*/) { return nullptr; }
 };
 
 }  // namespace lmz

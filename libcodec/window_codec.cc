@@ -278,16 +278,7 @@ class LocalWindowCodec : public WindowCodec {
 
   void decode(std::span<const EncodedWindowView> windows,
               std::span<const MutableByteView> out) override {
-    if (out.size() != windows.size()) {
-      throw UsageError(fmt::format("window decode: {} windows but {} output buffers",
-                                   windows.size(), out.size()));
-    }
-    for (size_t i = 0; i < windows.size(); ++i) {
-      if (out[i].size() != windows[i].raw_size) {
-        throw UsageError(fmt::format("window {}: output buffer holds {} bytes, window has {}", i,
-                                     out[i].size(), windows[i].raw_size));
-      }
-    }
+    check_decode_buffers(windows, out);
     const size_t batch = group_size(windows.size());
     const size_t groups = (windows.size() + batch - 1) / batch;
     for_each_group(groups, threads_, min_step_chunk(), [&](size_t g, StepPool& pool) {
@@ -409,11 +400,7 @@ class LocalWindowCodec : public WindowCodec {
           RangeDecoder& decoder = *decoders[slot];
           bytes[k] = stages[slot]->decode(cdfs[k], decoder);
           out[index][t] = bytes[k];
-          if (decoder.failed()) {
-            throw CorruptInput(fmt::format(
-                "window {}: coded bytes are not a valid coding (detected at raw byte {} of {})",
-                index, t, g.sizes[slot]));
-          }
+          if (decoder.failed()) throw invalid_coding_error(index, t, g.sizes[slot]);
           if (t + 1 == g.sizes[slot]) check_end(index, windows[index], decoder);
         }
       });
@@ -428,12 +415,7 @@ class LocalWindowCodec : public WindowCodec {
   // checksums catch that.
   static void check_end(size_t index, const EncodedWindowView& window,
                         const RangeDecoder& decoder) {
-    if (!decoder.finished_exactly()) {
-      throw CorruptInput(
-          fmt::format("window {}: its {} coded bytes do not end exactly where its {} raw bytes do "
-                      "(truncated or damaged coded data)",
-                      index, window.coded.size(), window.raw_size));
-    }
+    if (!decoder.finished_exactly()) throw inexact_end_error(index, window);
   }
 
   Predictor& predictor_;
@@ -447,6 +429,7 @@ class LocalWindowCodec : public WindowCodec {
 
 std::unique_ptr<WindowCodec> make_local_window_codec(Predictor& predictor, StageId stage,
                                                      size_t threads) {
+  if (std::unique_ptr<WindowCodec> resident = predictor.make_resident_codec(stage)) return resident;
   return std::make_unique<LocalWindowCodec>(predictor, stage, threads);
 }
 

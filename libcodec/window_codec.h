@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "libcodec/coding_stage.h"
+#include "libcodec/errors.h"
 #include "libcodec/types.h"
 
 namespace lmz {
@@ -35,6 +36,12 @@ class WindowCodec {
   // The coding stage every window goes through (recorded in the archive).
   virtual StageId stage() const = 0;
 
+  // Raw bytes a caller should gather per encode or decode call for this
+  // codec to run at full speed, or 0 for no preference (the caller's own
+  // batch size). The resident codec on a GPU wants thousands of windows in
+  // one call; batching never changes a coded byte.
+  virtual uint64_t preferred_batch_bytes() const { return 0; }
+
   // Codes each window independently; result[i] holds window i's bytes.
   // Thread-safe.
   virtual std::vector<Bytes> encode(std::span<const ByteView> windows) = 0;
@@ -47,8 +54,21 @@ class WindowCodec {
                       std::span<const MutableByteView> out) = 0;
 };
 
-// The in-process codec: runs the predictor in this process, batching up to
-// predictor.preferred_batch_size() windows per model batch.
+// Throws UsageError unless out.size() == windows.size() and every out[i]
+// holds windows[i].raw_size bytes (WindowCodec::decode's requirement).
+void check_decode_buffers(std::span<const EncodedWindowView> windows,
+                          std::span<const MutableByteView> out);
+
+// The errors every window codec reports for window `index` (its index in
+// the call): coded bytes that cannot be valid, detected at raw byte `at`;
+// coded bytes that do not end exactly where the raw bytes do.
+CorruptInput invalid_coding_error(size_t index, size_t at, size_t raw_size);
+CorruptInput inexact_end_error(size_t index, const EncodedWindowView& window);
+
+// The in-process codec: the predictor's resident codec where it has one for
+// `stage` (Predictor::make_resident_codec: the per-byte loop on the model's
+// device), else a loop that runs the predictor in this process, batching up
+// to predictor.preferred_batch_size() windows per model batch.
 // `predictor` must outlive the codec.
 // Every window is coded through a fresh stage of kind `stage` (coding_stage.h).
 // Each call uses up to `threads` threads (0: one per hardware thread); the

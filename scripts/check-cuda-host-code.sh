@@ -11,7 +11,7 @@ if [[ ! -d $torch_api ]]; then
   echo "check-cuda-host-code: no libtorch headers ($torch_api); skipped" >&2
   exit 0
 fi
-for f in lstm_model fused_batch; do
+for f in lstm_model fused_batch resident_engine resident_codec lstm_predictor; do
   g++ -std=c++20 -fsyntax-only -Wall -Wextra -Wshadow -Wold-style-cast -Werror \
     -I"$root/scripts/cuda-stubs" -I"$root" -isystem "$torch_api" \
     -DLMZ_CUDA_KERNELS -DLMZ_CUDA_GRAPHS "$root/libcodec/engine/$f.cc"

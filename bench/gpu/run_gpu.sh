@@ -22,6 +22,15 @@
 #   heldout     every held-out file with `large` on CUDA, both stages, with
 #               lmz's default writer settings (sizes for the tables)
 #   daemon      bench/daemon/run.sh with `large` on CUDA
+#   resident    lmz-resident-check for tiny (16 MiB, 1,024 windows), small
+#               and large: the resident codec on CUDA against the CPU's
+#               batch loop, both stages, corrupt windows in the CUDA batch
+#   speed100    100 MB of distinct prose and docs (the training split, so
+#               only for speed; .carry/train) with `large`, both stages,
+#               resident codec, lmz-codec-bench (codec only)
+#   cli100      the same 100 MB through the real `lmz` CLI (model load
+#               included), compress and decompress, default settings, beside
+#               zstd -19 --long -T16, zstd -3 -T16 and xz -9 -T16
 # Output goes to $OUT (default /tmp/lmz-gpu-out): one file per step.
 set -u
 OUT=${OUT:-/tmp/lmz-gpu-out}
@@ -52,7 +61,7 @@ step_build() {
       -DLMZ_WERROR=OFF -DCMAKE_PREFIX_PATH="$prefix" -DLMZ_CUDA_KERNELS=ON \
       -DCMAKE_CUDA_COMPILER="$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)" \
       -DCMAKE_CXX_FLAGS=-DFMT_HEADER_ONLY ${LMZ_GPU_CMAKE_ARGS:-} &&
-      cmake --build "$B" -j16 --target lmz lmzd lmzd_bench lmz-codec-bench
+      cmake --build "$B" -j16 --target lmz lmzd lmzd_bench lmz-codec-bench lmz-resident-check
   } > "$OUT/build.log" 2>&1
   local rc=$?
   tail -5 "$OUT/build.log"
@@ -148,6 +157,83 @@ step_daemon() {
     LMZ_BENCH_BYTES=${LMZ_BENCH_BYTES:-4000000} \
     sh bench/daemon/run.sh "$B" "$OUT/daemon-gpu.md" > "$OUT/daemon.log" 2>&1
   tail -8 "$OUT/daemon-gpu.md"
+}
+
+# train_prose FILE BYTES: the first BYTES of the training split's prose and
+# docs (every non-log file once, in name order): distinct text, but text the
+# models were trained on, so these runs are for speed only.
+train_prose() {
+  [ -f "$1" ] && return
+  for f in .carry/train/*.xz; do
+    case $f in *log-*) continue ;; esac
+    xz -dc "$f"
+  done | head -c "$2" > "$1"
+}
+
+step_resident() {
+  unpack_held
+  local log=$OUT/resident-check.txt
+  : > "$log"
+  cat $held/*.txt $held/*.dict | head -c 16777216 > /tmp/rc-tiny
+  cat $held/brown.txt $held/log-OpenSSH.log | head -c 2097152 > /tmp/rc-small
+  head -c 262144 $held/brown.txt > /tmp/rc-large
+  for spec in ${LMZ_RESIDENT_MODELS:-tiny:16777216 small:2097152 large:262144}; do
+    local m=${spec%%:*} n=${spec##*:}
+    echo "+ $m" >> "$log"
+    timeout 280 "$B/bench/lmz-resident-check" models/$m.lmzm /tmp/rc-$m $n 16384 >> "$log" 2>&1 ||
+      echo "FAILED rc=$?" >> "$log"
+  done
+  grep -c '^PASS' "$log" | sed 's/^/resident checks passed: /'
+  grep -E '^(FAIL|FAILED)' "$log" | head
+}
+
+step_speed100() {
+  local big=/tmp/lmz-train-100mb
+  train_prose $big 100000000
+  local log=$OUT/speed100.txt
+  for stage in ${LMZ_SPEED_STAGES:-direct mix}; do
+    echo "+ large $stage on cuda, 100 MB of the training split, resident codec" >> "$log"
+    timeout 290 "$BENCH" --model large --models-dir models --stage $stage --encode-device cuda \
+      $big >> "$log" 2>&1 || echo "FAILED rc=$?" >> "$log"
+  done
+  tail -n 12 "$log"
+}
+
+# timed LABEL COMMAND...: one line "LABEL wall_s max_rss_kB" into $OUT/cli100.txt
+timed() {
+  local label=$1
+  shift
+  /usr/bin/time -f "$label %e s %M kB" "$@" 2>> "$OUT/cli100.txt" >/dev/null
+}
+
+step_cli100() {
+  local big=/tmp/lmz-train-100mb
+  train_prose $big 100000000
+  local lmz=$B/cli/lmz log=$OUT/cli100.txt
+  nvidia-smi --query-gpu=name --format=csv,noheader >> "$log"
+  (nvidia-smi dmon -s u -d 1 > $OUT/cli100-gpu-util.txt 2>&1 &)
+  rm -f /tmp/x.lmz /tmp/x.out
+  timed "lmz-compress" "$lmz" --local --models-dir models -q -o /tmp/x.lmz $big
+  timed "lmz-decompress" "$lmz" --local --models-dir models -q -d -o /tmp/x.out /tmp/x.lmz
+  cmp $big /tmp/x.out && echo "lmz round trip ok" >> "$log"
+  ls -l /tmp/x.lmz | awk '{print "lmz archive bytes", $5}' >> "$log"
+  "$lmz" -l /tmp/x.lmz >> "$log" 2>&1
+  head -c 1000000 $big > /tmp/x1mb
+  "$lmz" --local --models-dir models -q -c /tmp/x1mb | python3 -c 'import sys,xxhash;print("gpu archive xxh3 of 1 MB", xxhash.xxh3_64(sys.stdin.buffer.read()).hexdigest())' >> "$log"
+  "$lmz" --local --models-dir models --device cpu -q -c /tmp/x1mb | python3 -c 'import sys,xxhash;print("cpu archive xxh3 of 1 MB", xxhash.xxh3_64(sys.stdin.buffer.read()).hexdigest())' >> "$log"
+  pkill -f "nvidia-smi dmon" || true
+  if [ -z "${LMZ_SKIP_OTHERS:-}" ]; then
+    timed "zstd-19-long-T16-compress" zstd -19 --long -T16 -q -f -o /tmp/x.zst $big
+    timed "zstd-19-long-T16-decompress" zstd -d --long -q -f -o /tmp/x.zout /tmp/x.zst
+    ls -l /tmp/x.zst | awk '{print "zstd -19 --long bytes", $5}' >> "$log"
+    timed "zstd-3-T16-compress" zstd -3 -T16 -q -f -o /tmp/x3.zst $big
+    timed "zstd-3-T16-decompress" zstd -d -q -f -o /tmp/x3.zout /tmp/x3.zst
+    ls -l /tmp/x3.zst | awk '{print "zstd -3 bytes", $5}' >> "$log"
+    timed "xz-9-T16-compress" xz -9 -T16 -k -f $big
+    timed "xz-9-T16-decompress" xz -d -k -c $big.xz
+    ls -l $big.xz | awk '{print "xz -9 bytes", $5}' >> "$log"
+  fi
+  cat "$log"
 }
 
 for step in "$@"; do

@@ -13,11 +13,11 @@
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
 #ifdef LMZ_CUDA_GRAPHS
-#include <ATen/cuda/CUDAGraph.h>
-
 #include <map>
 #include <memory>
 #include <mutex>
+
+#include "libcodec/engine/locked_graph.h"
 #define LMZ_USE_CUDA_GRAPHS 1
 #endif
 #endif
@@ -30,36 +30,6 @@ namespace {
 
 // predict() hands the CDFs straight to out's memory.
 static_assert(sizeof(Cdf) == 257 * sizeof(uint32_t));
-
-// Makes a batch's CUDA stream the current one for the scope of a call.
-#ifdef LMZ_USE_CUDA_GRAPHS
-// libtorch (2.x) registers every graph it captures with the device's random
-// number generator state, in a set without a lock, and removes it when the
-// graph is destroyed. Window groups capture and drop graphs on several
-// threads at once (it aborted a 100 MB mixing-stage run), so every capture
-// and every destruction of a graph holds this lock; replays do not need it.
-std::mutex& graph_registry_mutex() {
-  static std::mutex mutex;
-  return mutex;
-}
-
-// An at::cuda::CUDAGraph whose destruction holds graph_registry_mutex().
-// Captures must hold it too (see FusedBatch::graphs_for).
-class LockedGraph {
- public:
-  LockedGraph() : graph_(std::make_unique<at::cuda::CUDAGraph>()) {}
-  ~LockedGraph() {
-    const std::lock_guard lock(graph_registry_mutex());
-    graph_.reset();
-  }
-  LockedGraph(const LockedGraph&) = delete;
-  LockedGraph& operator=(const LockedGraph&) = delete;
-  at::cuda::CUDAGraph* operator->() { return graph_.get(); }
-
- private:
-  std::unique_ptr<at::cuda::CUDAGraph> graph_;
-};
-#endif
 
 #ifdef LMZ_CUDA_KERNELS
 using StreamScope = std::optional<c10::cuda::CUDAStreamGuard>;
@@ -329,20 +299,6 @@ void FusedBatch::predict_and_observe(std::span<const uint32_t> slots, size_t ste
 }
 
 #ifdef LMZ_USE_CUDA_GRAPHS
-// Ends a capture that an exception interrupted, so that the stream can run
-// eagerly again.
-void abort_capture() {
-  cudaStream_t stream = at::cuda::getCurrentCUDAStream().stream();
-  cudaStreamCaptureStatus status = cudaStreamCaptureStatusNone;
-  if (cudaStreamIsCapturing(stream, &status) == cudaSuccess &&
-      status != cudaStreamCaptureStatusNone) {
-    cudaGraph_t partial = nullptr;
-    cudaStreamEndCapture(stream, &partial);
-    if (partial != nullptr) cudaGraphDestroy(partial);
-  }
-  cudaGetLastError();  // clears the failed capture's error
-}
-
 FusedBatch::Graphs* FusedBatch::graphs_for(std::span<const uint32_t> slots) {
   if (!stream_ || graphs_failed_) return nullptr;
   const auto rows = static_cast<int64_t>(slots.size());
@@ -445,6 +401,25 @@ void FusedBatch::upload_symbols(Rows& r, std::span<const uint8_t> bytes) {
 #endif
 
 }  // namespace
+
+#ifdef LMZ_USE_CUDA_GRAPHS
+std::mutex& graph_registry_mutex() {
+  static std::mutex mutex;
+  return mutex;
+}
+
+void abort_capture() {
+  cudaStream_t stream = at::cuda::getCurrentCUDAStream().stream();
+  cudaStreamCaptureStatus status = cudaStreamCaptureStatusNone;
+  if (cudaStreamIsCapturing(stream, &status) == cudaSuccess &&
+      status != cudaStreamCaptureStatusNone) {
+    cudaGraph_t partial = nullptr;
+    cudaStreamEndCapture(stream, &partial);
+    if (partial != nullptr) cudaGraphDestroy(partial);
+  }
+  cudaGetLastError();  // clears the failed capture's error
+}
+#endif
 
 std::unique_ptr<PredictorBatch> make_fused_batch(const LstmModel& model, size_t windows) {
   torch::NoGradGuard no_grad;

@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "libcodec/engine/cuda_check.h"
 #include "libcodec/engine/lstm_kernels.h"
 #include "libcodec/engine/lstm_math.h"
 
@@ -89,14 +90,6 @@ __global__ void output_kernel(OutputArgs a) {
   uint32_t* cdf = a.cdf + k * 257;
   cdf[s] = below;
   if (s == 255) cdf[256] = below + static_cast<uint32_t>(freq);
-}
-
-void check_launch(const char* what) {
-  const cudaError_t e = cudaGetLastError();
-  if (e != cudaSuccess) {
-    throw std::runtime_error(std::string("CUDA launch of ") + what +
-                             " failed: " + cudaGetErrorString(e));
-  }
 }
 
 }  // namespace

@@ -21,10 +21,19 @@ enum class LstmCodePath {
   kTensorOps,
 };
 
+// Whether the predictor offers a resident codec (Predictor::make_resident_codec,
+// libcodec/engine/resident_engine.h) for the stages the resident loop runs.
+enum class ResidentUse {
+  kOnCuda,  // on a CUDA device with the engine's kernels (the default)
+  kAlways,  // also on the CPU, where it runs as loops (tests, comparisons)
+  kNever,   // never: window codecs loop over the predictor's batches
+};
+
 // A predictor for `file` on `device` (kAuto: CUDA when available), known
 // under `name`. Throws UsageError if kCuda is asked for and not available.
 std::unique_ptr<Predictor> make_lstm_predictor(const LstmModelFile& file, std::string name,
                                                Device device,
-                                               LstmCodePath path = LstmCodePath::kFused);
+                                               LstmCodePath path = LstmCodePath::kFused,
+                                               ResidentUse resident = ResidentUse::kOnCuda);
 
 }  // namespace lmz
