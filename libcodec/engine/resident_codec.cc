@@ -151,8 +151,11 @@ class ResidentWindowCodec final : public WindowCodec {
     return j;
   }
 
+  // Room for the jobs' results. Not initialised: every job writes its own
+  // when it finishes (and a zeroing kernel on this thread's stream would
+  // not be ordered with the engine's stream).
   static torch::Tensor result_buffer(size_t count, const torch::Device& dev) {
-    return torch::zeros({static_cast<int64_t>(count * sizeof(SlotResult))},
+    return torch::empty({static_cast<int64_t>(count * sizeof(SlotResult))},
                         torch::TensorOptions(torch::kUInt8).device(dev));
   }
 
