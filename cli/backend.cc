@@ -31,11 +31,9 @@ class DeferredCodec final : public WindowCodec {
 
   const ModelId& model() const override { return id_; }
   StageId stage() const override { return stage_; }
-  // The loaded codec's preference; none before the first call loads it.
-  uint64_t preferred_batch_bytes() const override {
-    std::lock_guard lock(mutex_);
-    return codec_ != nullptr ? codec_->preferred_batch_bytes() : 0;
-  }
+  // Loads the model: callers ask only when they have windows for it (the
+  // writer after its first batch, a reader at a member's first neural block).
+  uint64_t preferred_batch_bytes() const override { return loaded().preferred_batch_bytes(); }
   std::vector<Bytes> encode(std::span<const ByteView> windows) override {
     return loaded().encode(windows);
   }
@@ -47,7 +45,7 @@ class DeferredCodec final : public WindowCodec {
  private:
   // The first call loads (several threads may decode at once); a call
   // whose load throws leaves it to the next.
-  WindowCodec& loaded() {
+  WindowCodec& loaded() const {
     std::lock_guard lock(mutex_);
     if (codec_ == nullptr) {
       WindowCodec& codec = load_();
@@ -65,7 +63,7 @@ class DeferredCodec final : public WindowCodec {
   StageId stage_;
   std::function<WindowCodec&()> load_;
   mutable std::mutex mutex_;
-  WindowCodec* codec_ = nullptr;  // guarded by mutex_
+  mutable WindowCodec* codec_ = nullptr;  // guarded by mutex_
 };
 
 class InProcessBackend final : public CodecBackend {

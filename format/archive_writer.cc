@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <future>
 #include <span>
+#include <thread>
 #include <vector>
 
 #include "format/layout.h"
@@ -51,7 +52,8 @@ struct ArchiveWriter::State {
   WindowCodec& codec;
   WindowCodec* log_codec;  // codes log-like blocks; null: `codec` does
   WriterOptions options;
-  Bytes buffer;  // raw bytes not yet in a block (at most block_size)
+  bool main_codec_used = false;  // `codec` has coded a batch
+  Bytes buffer;                  // raw bytes not yet in a block (at most block_size)
   bool finished = false;
   bool broken = false;
 
@@ -157,7 +159,10 @@ void ArchiveWriter::State::queue_block(WriterStats& stats, ByteView raw, bool te
                                        const std::function<void(const WriterStats&)>& progress) {
   queue.push_back(QueuedBlock{Bytes(raw.begin(), raw.end()), text});
   queued_bytes += raw.size();
-  if (queued_bytes >= std::max(options.batch_bytes, codec.preferred_batch_bytes())) {
+  // The main codec's preferred batch, once it has coded a batch (asking
+  // earlier could load a model that input without prose never needs).
+  const uint64_t preferred = main_codec_used ? codec.preferred_batch_bytes() : 0;
+  if (queued_bytes >= std::max(options.batch_bytes, preferred)) {
     code_queue(stats, progress);
   }
 }
@@ -185,12 +190,19 @@ void ArchiveWriter::State::code_queue(WriterStats& stats,
   }
   first_window[n] = windows.size();
 
-  // zstd codes every block beside the neural codec, which takes far longer.
-  auto zstd_future = std::async(std::launch::async, [this] {
-    std::vector<Bytes> out;
-    for (const QueuedBlock& b : queue) out.push_back(zstd::compress(b.raw, options.zstd_level));
-    return out;
-  });
+  // zstd codes every block beside the neural codec, on several threads
+  // (each takes every threads-th block).
+  const size_t zstd_threads = std::clamp<size_t>(
+      options.zstd_threads != 0 ? options.zstd_threads : std::thread::hardware_concurrency(), 1, n);
+  std::vector<Bytes> zstd_payloads(n);
+  std::vector<std::future<void>> zstd_tasks;
+  for (size_t t = 0; t < zstd_threads; ++t) {
+    zstd_tasks.push_back(std::async(std::launch::async, [this, t, n, zstd_threads, &zstd_payloads] {
+      for (size_t i = t; i < n; i += zstd_threads) {
+        zstd_payloads[i] = zstd::compress(queue[i].raw, options.zstd_level);
+      }
+    }));
+  }
   // Log-like blocks' windows go to the log codec (on the CPU, while the
   // main codec may be busy on a GPU); results return to window order.
   std::vector<bool> is_log_window(windows.size(), false);
@@ -209,10 +221,13 @@ void ArchiveWriter::State::code_queue(WriterStats& stats,
     log_future = std::async(std::launch::async, [&] { return log_codec->encode(log_windows); });
   }
   std::vector<Bytes> main_coded;
-  if (!main_windows.empty()) main_coded = codec.encode(main_windows);
+  if (!main_windows.empty()) {
+    main_coded = codec.encode(main_windows);
+    main_codec_used = true;
+  }
   std::vector<Bytes> log_coded;
   if (log_future.valid()) log_coded = log_future.get();
-  std::vector<Bytes> zstd_payloads = zstd_future.get();
+  for (auto& task : zstd_tasks) task.get();
   if (main_coded.size() != main_windows.size() || log_coded.size() != log_windows.size()) {
     throw std::logic_error("WindowCodec::encode: wrong count");
   }

@@ -34,6 +34,11 @@ struct WriterOptions {
   // zstd level (1 .. 22) for blocks that are not text, and for text blocks
   // that the neural codec does not make smaller than zstd does.
   int zstd_level = 19;
+  // Threads that code a batch's blocks with zstd, beside the neural codec
+  // (0: one per hardware thread). zstd -19 codes ~3 MB/s on one core, far
+  // slower than a GPU's neural codec, so it runs on several. The archive
+  // does not depend on it.
+  size_t zstd_threads = 0;
   // When false, every block goes to zstd or is stored (no neural coding).
   bool allow_neural = true;
   // Raw bytes of whole blocks the writer gathers before coding them, so that

@@ -28,6 +28,9 @@
 #   speed100    100 MB of distinct prose and docs (the training split, so
 #               only for speed; .carry/train) with `large`, both stages,
 #               resident codec, lmz-codec-bench (codec only)
+#   ncu         Nsight Compute on 12 consecutive kernels of a resident mix-stage
+#               encode of 96 MB with `large` (about 6,000 windows): each
+#               kernel's duration, throughput and stall reasons, in ncu.txt
 #   cli100      the same 100 MB through the real `lmz` CLI (model load
 #               included), compress and decompress, default settings, beside
 #               zstd -19 --long -T16, zstd -3 -T16 and xz -9 -T16
@@ -199,6 +202,19 @@ step_speed100() {
   tail -n 12 "$log"
 }
 
+step_ncu() {
+  local big=/tmp/lmz-train-100mb
+  train_prose $big 100000000
+  head -c 96000000 $big > /tmp/lmz-96mb
+  timeout 200 ncu --clock-control none --launch-skip 3000 --launch-count 12 \
+    --section SpeedOfLight --section MemoryWorkloadAnalysis --section WarpStateStats \
+    --section Occupancy --section LaunchStats \
+    "$BENCH" --model large --models-dir models --stage mix --encode-device cuda --no-decode \
+    /tmp/lmz-96mb > "$OUT/ncu.txt" 2>&1 || echo "ncu FAILED rc=$?" >> "$OUT/ncu.txt"
+  grep -E "^  [a-z_].*\(|Duration|Compute \(SM\) Throughput|Memory Throughput|Achieved Occupancy" \
+    "$OUT/ncu.txt" | head -60
+}
+
 # timed LABEL COMMAND...: one line "LABEL wall_s max_rss_kB" into $OUT/cli100.txt
 timed() {
   local label=$1
@@ -219,8 +235,8 @@ step_cli100() {
   ls -l /tmp/x.lmz | awk '{print "lmz archive bytes", $5}' >> "$log"
   "$lmz" -l /tmp/x.lmz >> "$log" 2>&1
   head -c 1000000 $big > /tmp/x1mb
-  "$lmz" --local --models-dir models -q -c /tmp/x1mb | python3 -c 'import sys,xxhash;print("gpu archive xxh3 of 1 MB", xxhash.xxh3_64(sys.stdin.buffer.read()).hexdigest())' >> "$log"
-  "$lmz" --local --models-dir models --device cpu -q -c /tmp/x1mb | python3 -c 'import sys,xxhash;print("cpu archive xxh3 of 1 MB", xxhash.xxh3_64(sys.stdin.buffer.read()).hexdigest())' >> "$log"
+  "$lmz" --local --models-dir models --model large -q -c /tmp/x1mb | python3 -c 'import sys,xxhash;print("gpu archive xxh3 of 1 MB", xxhash.xxh3_64(sys.stdin.buffer.read()).hexdigest())' >> "$log"
+  "$lmz" --local --models-dir models --model large --device cpu -q -c /tmp/x1mb | python3 -c 'import sys,xxhash;print("cpu archive xxh3 of 1 MB", xxhash.xxh3_64(sys.stdin.buffer.read()).hexdigest())' >> "$log"
   pkill -f "nvidia-smi dmon" || true
   if [ -z "${LMZ_SKIP_OTHERS:-}" ]; then
     timed "zstd-19-long-T16-compress" zstd -19 --long -T16 -q -f -o /tmp/x.zst $big

@@ -428,10 +428,25 @@ LMZ_HD void mix1_set_prior(uint8_t* arena, const uint32_t* cdf) {
   mix1::state(arena).cdf = cdf;
 }
 
-// P(next bit = 1) in 1/65536, in [16, 65520] (spec/MIXING.md, "Per bit").
-LMZ_HD uint32_t mix1_p16(uint8_t* arena, const StageTables& t, const uint8_t* history) {
+// The window's scalars (the arena's first bytes). A caller may code a byte
+// with a copy of them kept in faster memory (a GPU thread: registers and
+// local memory instead of the arena's global memory): copy them out before
+// the byte's mix1_set_prior and back after its last mix1_update, and pass
+// the copy to the overloads below that take it; the arena's tables are
+// used in place. The same integers either way.
+LMZ_HD mix1::State& mix1_state(uint8_t* arena) {
+  return mix1::state(arena);
+}
+
+LMZ_HD void mix1_set_prior(mix1::State& s, const uint32_t* cdf) {
+  s.cdf = cdf;
+}
+
+// P(next bit = 1) in 1/65536, in [16, 65520] (spec/MIXING.md, "Per bit"),
+// with the window's scalars in `s`.
+LMZ_HD uint32_t mix1_p16(mix1::State& s, uint8_t* arena, const StageTables& t,
+                         const uint8_t* history) {
   using namespace mix1;
-  State& s = state(arena);
   int* x = s.x;
   int k = 0;
   x[k++] = 256;
@@ -499,11 +514,17 @@ LMZ_HD uint32_t mix1_p16(uint8_t* arena, const StageTables& t, const uint8_t* hi
   return static_cast<uint32_t>(clamp_int(p, 1, kProbMax)) << 4;
 }
 
-// Learns the coded bit (must follow mix1_p16). For a byte's 8th bit,
-// history[pos] must hold the byte (see the history contract above).
-LMZ_HD void mix1_update(uint8_t* arena, const StageTables& t, const uint8_t* history, int bit) {
+// P(next bit = 1) with the arena's own scalars.
+LMZ_HD uint32_t mix1_p16(uint8_t* arena, const StageTables& t, const uint8_t* history) {
+  return mix1_p16(mix1::state(arena), arena, t, history);
+}
+
+// Learns the coded bit (must follow mix1_p16), with the window's scalars in
+// `s`. For a byte's 8th bit, history[pos] must hold the byte (see the
+// history contract above).
+LMZ_HD void mix1_update(mix1::State& s, uint8_t* arena, const StageTables& t,
+                        const uint8_t* history, int bit) {
   using namespace mix1;
-  State& s = state(arena);
   // Locals: the stores into the tables below could alias the state.
   const int tables = s.layout.tables;
   const int table_bits = s.layout.table_bits;
@@ -546,6 +567,11 @@ LMZ_HD void mix1_update(uint8_t* arena, const StageTables& t, const uint8_t* his
     s.c0 = 1;
     s.bit = 0;
   }
+}
+
+// Learns the coded bit with the arena's own scalars.
+LMZ_HD void mix1_update(uint8_t* arena, const StageTables& t, const uint8_t* history, int bit) {
+  mix1_update(mix1::state(arena), arena, t, history, bit);
 }
 
 }  // namespace lmz::cm

@@ -13,14 +13,26 @@
 namespace lmz {
 namespace {
 
-constexpr int kStepThreads = 128;
+// Few threads per block spread the slots' serial work over every
+// multiprocessor (6,144 slots: 96 blocks on the H200's 132).
+constexpr int kStepThreads = 64;
 constexpr int kJoinThreads = 256;
 
+static_assert(sizeof(cm::StageTables) % 4 == 0);
+
 __global__ void slot_step_kernel(SlotStepArgs a) {
+  // The mixing stages' tables are read at every bit: a copy in shared
+  // memory per block (20 KiB) instead of global memory.
+  __shared__ cm::StageTables tables;
+  const auto* from = reinterpret_cast<const uint32_t*>(a.tables);
+  auto* to = reinterpret_cast<uint32_t*>(&tables);
+  for (uint32_t i = threadIdx.x; i < sizeof(cm::StageTables) / 4; i += kStepThreads)
+    to[i] = from[i];
+  __syncthreads();
   const int64_t k = int64_t{blockIdx.x} * kStepThreads + threadIdx.x;
   if (k >= a.rows) return;
   resident::slot_step(a.jobs[k], a.states[k], a.cdf + k * 257, a.arenas + k * a.arena_stride,
-                      *a.tables, a.symbols + k);
+                      tables, a.symbols + k);
 }
 
 __global__ void join_kernel(JoinArgs a) {

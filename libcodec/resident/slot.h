@@ -131,9 +131,41 @@ LMZ_HD uint8_t direct_step(const SlotJob& job, SlotState& s, const uint32_t* cdf
 // window's history is its input when encoding, its output when decoding
 // (mix1_core.h's history contract: the byte is in place before the update
 // of its last bit).
+// Stage 1 with its scalars copied out of the arena for the byte (a GPU
+// thread then keeps them in registers and local memory, not in the arena's
+// global memory; mix1_core.h, mix1_state).
+LMZ_HD uint8_t mix1_step(const SlotJob& job, SlotState& s, const uint32_t* cdf, uint8_t* arena,
+                         const cm::StageTables& t) {
+  cm::mix1::State m = cm::mix1_state(arena);
+  cm::mix1_set_prior(m, cdf);
+  uint32_t c = 0;
+  if (job.mode == kEncode) {
+    c = job.input[s.pos];
+    rc::BoundedSink sink{job.output, s.out_size, job.output_capacity, s.overflow};
+    for (int k = 7; k >= 0; --k) {
+      const int bit = static_cast<int>(c >> k) & 1;
+      rc::encode_bit(s.enc, sink, cm::mix1_p16(m, arena, t, job.input), bit);
+      cm::mix1_update(m, arena, t, job.input, bit);
+    }
+    s.out_size = sink.size;
+    s.overflow = sink.overflow;
+  } else {
+    for (int k = 0; k < 8; ++k) {
+      const uint32_t p = cm::mix1_p16(m, arena, t, job.output);
+      const int bit = rc::decode_bit(s.dec, job.input, job.input_size, p);
+      c = (c << 1) | static_cast<uint32_t>(bit);
+      if (k == 7) job.output[s.pos] = static_cast<uint8_t>(c);
+      cm::mix1_update(m, arena, t, job.output, bit);
+    }
+  }
+  cm::mix1_state(arena) = m;
+  return static_cast<uint8_t>(c);
+}
+
 LMZ_HD uint8_t mix_step(const SlotJob& job, SlotState& s, const uint32_t* cdf, uint8_t* arena,
                         const cm::StageTables& t) {
   const auto id = static_cast<uint16_t>(job.stage);
+  if (id == cm::kStageMix1) return mix1_step(job, s, cdf, arena, t);
   cm::stage_set_prior(id, arena, cdf);
   if (job.mode == kEncode) {
     const uint8_t byte = job.input[s.pos];
