@@ -52,8 +52,8 @@ struct ArchiveWriter::State {
   WindowCodec& codec;
   WindowCodec* log_codec;  // codes log-like blocks; null: `codec` does
   WriterOptions options;
-  bool main_codec_used = false;  // `codec` has coded a batch
-  Bytes buffer;                  // raw bytes not yet in a block (at most block_size)
+  bool main_codec_needed = false;  // a block for `codec` has been queued
+  Bytes buffer;                    // raw bytes not yet in a block (at most block_size)
   bool finished = false;
   bool broken = false;
 
@@ -68,6 +68,7 @@ struct ArchiveWriter::State {
   struct QueuedBlock {
     Bytes raw;
     bool text = false;
+    Content content = Content::kBinary;  // what the classifier saw
   };
   std::vector<QueuedBlock> queue;
   uint64_t queued_bytes = 0;
@@ -157,11 +158,16 @@ void ArchiveWriter::State::close_member(WriterStats& stats) {
 
 void ArchiveWriter::State::queue_block(WriterStats& stats, ByteView raw, bool text,
                                        const std::function<void(const WriterStats&)>& progress) {
-  queue.push_back(QueuedBlock{Bytes(raw.begin(), raw.end()), text});
+  Content content = Content::kBinary;
+  if (text) content = classify_text(raw) == TextKind::kLog ? Content::kLog : Content::kProse;
+  queue.push_back(QueuedBlock{Bytes(raw.begin(), raw.end()), text, content});
   queued_bytes += raw.size();
-  // The main codec's preferred batch, once it has coded a batch (asking
-  // earlier could load a model that input without prose never needs).
-  const uint64_t preferred = main_codec_used ? codec.preferred_batch_bytes() : 0;
+  // The main codec's preferred batch (a GPU's resident codec wants
+  // thousands of windows per call), asked once a block needs that codec:
+  // asking earlier could load a model that input without such blocks never
+  // needs.
+  if (text && options.allow_neural && &codec_for(content) == &codec) main_codec_needed = true;
+  const uint64_t preferred = main_codec_needed ? codec.preferred_batch_bytes() : 0;
   if (queued_bytes >= std::max(options.batch_bytes, preferred)) {
     code_queue(stats, progress);
   }
@@ -178,9 +184,7 @@ void ArchiveWriter::State::code_queue(WriterStats& stats,
   for (size_t i = 0; i < n; ++i) {
     ByteView raw = queue[i].raw;
     first_window[i] = windows.size();
-    if (queue[i].text) {
-      content[i] = classify_text(raw) == TextKind::kLog ? Content::kLog : Content::kProse;
-    }
+    content[i] = queue[i].content;
     if (queue[i].text && options.allow_neural) {
       window_size[i] = content[i] == Content::kLog ? options.log_window_size : options.window_size;
       for (size_t off = 0; off < raw.size(); off += window_size[i]) {
@@ -221,10 +225,7 @@ void ArchiveWriter::State::code_queue(WriterStats& stats,
     log_future = std::async(std::launch::async, [&] { return log_codec->encode(log_windows); });
   }
   std::vector<Bytes> main_coded;
-  if (!main_windows.empty()) {
-    main_coded = codec.encode(main_windows);
-    main_codec_used = true;
-  }
+  if (!main_windows.empty()) main_coded = codec.encode(main_windows);
   std::vector<Bytes> log_coded;
   if (log_future.valid()) log_coded = log_future.get();
   for (auto& task : zstd_tasks) task.get();

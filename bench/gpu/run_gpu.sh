@@ -37,6 +37,8 @@
 # Output goes to $OUT (default /tmp/lmz-gpu-out): one file per step.
 set -u
 OUT=${OUT:-/tmp/lmz-gpu-out}
+# The GPU machine has no zstd: a static zstd binary travels in .carry/bin.
+[ -d .carry/bin ] && export PATH=$PWD/.carry/bin:$PATH
 mkdir -p "$OUT"
 root=$PWD
 B=$root/build-gpu

@@ -41,6 +41,18 @@ constexpr int kEagerIterationsBeforeCapture = 1;
 
 constexpr int64_t kFineTier = 512;
 
+// Row counts from which an iteration's graph runs the batch as two halves
+// (ResidentEngine::steps).
+constexpr int64_t kSplitRows = 256;
+
+#ifdef LMZ_RESIDENT_GRAPHS
+void check_cuda(cudaError_t e, const char* what) {
+  if (e != cudaSuccess) {
+    throw std::runtime_error(std::string("CUDA error ") + what + ": " + cudaGetErrorString(e));
+  }
+}
+#endif
+
 torch::Tensor bytes_tensor(int64_t count, size_t item, const torch::Device& dev) {
   return torch::zeros({count * static_cast<int64_t>(item)},
                       torch::TensorOptions(torch::kUInt8).device(dev));
@@ -96,6 +108,10 @@ ResidentEngine::ResidentEngine(const LstmModel& model, size_t slots, uint64_t ar
 }
 
 ResidentEngine::~ResidentEngine() {
+#ifdef LMZ_RESIDENT_GRAPHS
+  if (fork_event_ != nullptr) cudaEventDestroy(fork_event_);
+  if (join_event_ != nullptr) cudaEventDestroy(join_event_);
+#endif
   {
     std::lock_guard lock(mu_);
     stop_ = true;
@@ -128,6 +144,32 @@ void ResidentEngine::run(std::vector<SlotJob> jobs) {
   done_cv_.wait(lock, [&] { return s.done; });
   if (s.error) std::rethrow_exception(s.error);
 }
+
+void* ResidentEngine::current_stream() {
+#ifdef LMZ_CUDA_KERNELS
+  return at::cuda::getCurrentCUDAStream().stream();
+#else
+  return nullptr;
+#endif
+}
+
+#ifdef LMZ_RESIDENT_GRAPHS
+void ResidentEngine::fork_side_stream() {
+  if (!side_stream_) {
+    side_stream_.emplace(c10::cuda::getStreamFromPool());
+    cudaEventCreateWithFlags(&fork_event_, cudaEventDisableTiming);
+    cudaEventCreateWithFlags(&join_event_, cudaEventDisableTiming);
+  }
+  check_cuda(cudaEventRecord(fork_event_, stream_->stream()), "recording the fork event");
+  check_cuda(cudaStreamWaitEvent(side_stream_->stream(), fork_event_, 0),
+             "forking the side stream");
+}
+
+void ResidentEngine::join_side_stream() {
+  check_cuda(cudaEventRecord(join_event_, side_stream_->stream()), "recording the join event");
+  check_cuda(cudaStreamWaitEvent(stream_->stream(), join_event_, 0), "joining the side stream");
+}
+#endif
 
 void* ResidentEngine::stream_handle() const {
 #ifdef LMZ_CUDA_KERNELS
@@ -292,13 +334,14 @@ int64_t ResidentEngine::rows_for_occupied() const {
   return std::min(rows, capacity_);
 }
 
-void ResidentEngine::step(int64_t rows) {
+void ResidentEngine::step(int64_t row0, int64_t rows) {
   const int64_t hd = model_.hidden();
   const auto layers = static_cast<size_t>(model_.layers());
-  auto* cdf = reinterpret_cast<uint32_t*>(cdf_.data_ptr<int32_t>());
+  auto* cdf = reinterpret_cast<uint32_t*>(cdf_.data_ptr<int32_t>()) + row0 * 257;
+  int64_t* symbols = symbols_.data_ptr<int64_t>() + row0;
   // The distribution of every slot's next byte, from the top layer's h.
   {
-    torch::Tensor acc = model_.product(h_.back().narrow(0, 0, rows), layers);
+    torch::Tensor acc = model_.product(h_.back().narrow(0, row0, rows), layers);
     OutputArgs a = model_.output_args();
     a.rows = rows;
     a.acc = acc.data_ptr<int32_t>();
@@ -308,27 +351,28 @@ void ResidentEngine::step(int64_t rows) {
   // Code each slot's byte; the symbols the model observes next.
   SlotStepArgs s;
   s.rows = rows;
-  s.jobs = as<SlotJob>(jobs_);
-  s.states = as<SlotState>(states_);
+  s.jobs = as<SlotJob>(jobs_) + row0;
+  s.states = as<SlotState>(states_) + row0;
   s.cdf = cdf;
-  s.symbols = symbols_.data_ptr<int64_t>();
-  s.arenas = arenas_.data_ptr<uint8_t>();
+  s.symbols = symbols;
   s.arena_stride = arena_stride_;
+  s.arenas = arenas_.data_ptr<uint8_t>() + static_cast<uint64_t>(row0) * arena_stride_;
   s.tables = as<cm::StageTables>(tables_);
   if (model_.device().is_cpu()) {
     slot_step_cpu(s);
   } else {
-    slot_step_cuda(s, stream_handle());
+    slot_step_cuda(s, current_stream());
   }
-  // The model step on those symbols (MODEL.md "One step"), rows 0..rows-1.
-  torch::Tensor x = h_[0].narrow(0, 0, rows);
+  // The model step on those symbols (MODEL.md "One step"); the cell steps
+  // address the slots' state rows through rows_ (row0 + k).
+  torch::Tensor x = h_[0].narrow(0, row0, rows);
   for (size_t l = 0; l < layers; ++l) {
     torch::Tensor acc = model_.product(x, l);
     CellArgs a = model_.cell_args(l);
     a.rows = rows;
     a.acc = acc.data_ptr<int32_t>();
-    a.symbols = symbols_.data_ptr<int64_t>();
-    a.slots = rows_.data_ptr<int64_t>();
+    a.symbols = symbols;
+    a.slots = rows_.data_ptr<int64_t>() + row0;
     a.h = h_[l].data_ptr<int8_t>();
     a.c = c_[l].data_ptr<int32_t>();
     torch::Tensor next;
@@ -342,22 +386,49 @@ void ResidentEngine::step(int64_t rows) {
   }
 }
 
+int64_t ResidentEngine::split_at(int64_t rows) {
+  if (rows < kSplitRows) return rows;
+  return rows / 2 / kSlotGranule * kSlotGranule;
+}
+
 void ResidentEngine::steps(int64_t rows, int count) {
+  const int64_t half = split_at(rows);
 #ifdef LMZ_RESIDENT_GRAPHS
   if (stream_) {
     int& eager = eager_iterations_[rows];
     auto it = graphs_.find(rows);
     if (it == graphs_.end() && eager >= kEagerIterationsBeforeCapture) {
       auto g = std::make_unique<Graph>();
+      const bool split = half < rows && !split_failed_;
       try {
         const std::lock_guard lock(graph_registry_mutex());
         g->graph->capture_begin({0, 0}, cudaStreamCaptureModeThreadLocal);
-        for (int i = 0; i < count; ++i) step(rows);
+        if (split) {
+          // Two halves of the batch as two chains of the graph (the second
+          // on a side stream): one half's coding step, latency-bound on a
+          // few warps per multiprocessor, runs while the other half's
+          // matrix products use the rest of the device.
+          fork_side_stream();
+          for (int i = 0; i < count; ++i) {
+            step(0, half);
+            {
+              const c10::cuda::CUDAStreamGuard side(*side_stream_);
+              step(half, rows - half);
+            }
+          }
+          join_side_stream();
+        } else {
+          for (int i = 0; i < count; ++i) step(0, rows);
+        }
         g->graph->capture_end();
         it = graphs_.emplace(rows, std::move(g)).first;
       } catch (const std::exception&) {
         abort_capture();
-        eager = -1000000;  // this row count stays eager (same integers, slower)
+        if (split) {
+          split_failed_ = true;  // try an unsplit capture next time
+        } else {
+          eager = -1000000;  // this row count stays eager (same integers, slower)
+        }
       }
     }
     if (it != graphs_.end()) {
@@ -367,7 +438,12 @@ void ResidentEngine::steps(int64_t rows, int count) {
     ++eager;
   }
 #endif
-  for (int i = 0; i < count; ++i) step(rows);
+  // Eagerly, the halves one after the other: each row's integers are the
+  // same however the rows are grouped.
+  for (int i = 0; i < count; ++i) {
+    step(0, half);
+    if (half < rows) step(half, rows - half);
+  }
 }
 
 void ResidentEngine::run_iteration() {

@@ -105,8 +105,15 @@ class ResidentEngine {
   int64_t rows_for_occupied() const;
   // Makes every slot's arena hold `bytes` (only with no slot occupied).
   void grow_arenas(uint64_t bytes);
-  void step(int64_t rows);
+  // One model step (distribution, coding step, model step) of slots
+  // [row0, row0 + rows), on the current stream.
+  void step(int64_t row0, int64_t rows);
+  // `count` steps of slots [0, rows): a captured graph's replay on CUDA
+  // once the row count has run eagerly.
   void steps(int64_t rows, int count);
+  // Where steps() splits `rows` into two halves (`rows`: no split).
+  static int64_t split_at(int64_t rows);
+  static void* current_stream();
   void fail_all(std::exception_ptr error);
   void* stream_handle() const;
 
@@ -141,6 +148,14 @@ class ResidentEngine {
 
 #ifdef LMZ_CUDA_KERNELS
   std::optional<c10::cuda::CUDAStream> stream_;
+#endif
+#if defined(LMZ_CUDA_KERNELS) && defined(LMZ_CUDA_GRAPHS)
+  // The second half's chain in a split graph (steps()).
+  void fork_side_stream();
+  void join_side_stream();
+  std::optional<c10::cuda::CUDAStream> side_stream_;
+  cudaEvent_t fork_event_ = nullptr, join_event_ = nullptr;
+  bool split_failed_ = false;  // a split capture failed: capture unsplit
 #endif
   struct Graph;
   std::map<int64_t, std::unique_ptr<Graph>> graphs_;  // by row count
