@@ -43,7 +43,7 @@ constexpr int64_t kFineTier = 512;
 
 // Row counts from which an iteration's graph runs the batch as two halves
 // (ResidentEngine::steps).
-constexpr int64_t kSplitRows = 256;
+constexpr int64_t kSplitRows = int64_t{1} << 40;  // off: slower on the H200 (see split_at)
 
 #ifdef LMZ_RESIDENT_GRAPHS
 void check_cuda(cudaError_t e, const char* what) {
