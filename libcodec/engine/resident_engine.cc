@@ -41,18 +41,6 @@ constexpr int kEagerIterationsBeforeCapture = 1;
 
 constexpr int64_t kFineTier = 512;
 
-// Row counts from which an iteration's graph runs the batch as two halves
-// (ResidentEngine::steps).
-constexpr int64_t kSplitRows = int64_t{1} << 40;  // off: slower on the H200 (see split_at)
-
-#ifdef LMZ_RESIDENT_GRAPHS
-void check_cuda(cudaError_t e, const char* what) {
-  if (e != cudaSuccess) {
-    throw std::runtime_error(std::string("CUDA error ") + what + ": " + cudaGetErrorString(e));
-  }
-}
-#endif
-
 torch::Tensor bytes_tensor(int64_t count, size_t item, const torch::Device& dev) {
   return torch::zeros({count * static_cast<int64_t>(item)},
                       torch::TensorOptions(torch::kUInt8).device(dev));
@@ -108,10 +96,6 @@ ResidentEngine::ResidentEngine(const LstmModel& model, size_t slots, uint64_t ar
 }
 
 ResidentEngine::~ResidentEngine() {
-#ifdef LMZ_RESIDENT_GRAPHS
-  if (fork_event_ != nullptr) cudaEventDestroy(fork_event_);
-  if (join_event_ != nullptr) cudaEventDestroy(join_event_);
-#endif
   {
     std::lock_guard lock(mu_);
     stop_ = true;
@@ -152,24 +136,6 @@ void* ResidentEngine::current_stream() {
   return nullptr;
 #endif
 }
-
-#ifdef LMZ_RESIDENT_GRAPHS
-void ResidentEngine::fork_side_stream() {
-  if (!side_stream_) {
-    side_stream_.emplace(c10::cuda::getStreamFromPool());
-    cudaEventCreateWithFlags(&fork_event_, cudaEventDisableTiming);
-    cudaEventCreateWithFlags(&join_event_, cudaEventDisableTiming);
-  }
-  check_cuda(cudaEventRecord(fork_event_, stream_->stream()), "recording the fork event");
-  check_cuda(cudaStreamWaitEvent(side_stream_->stream(), fork_event_, 0),
-             "forking the side stream");
-}
-
-void ResidentEngine::join_side_stream() {
-  check_cuda(cudaEventRecord(join_event_, side_stream_->stream()), "recording the join event");
-  check_cuda(cudaStreamWaitEvent(stream_->stream(), join_event_, 0), "joining the side stream");
-}
-#endif
 
 void* ResidentEngine::stream_handle() const {
 #ifdef LMZ_CUDA_KERNELS
@@ -386,49 +352,22 @@ void ResidentEngine::step(int64_t row0, int64_t rows) {
   }
 }
 
-int64_t ResidentEngine::split_at(int64_t rows) {
-  if (rows < kSplitRows) return rows;
-  return rows / 2 / kSlotGranule * kSlotGranule;
-}
-
 void ResidentEngine::steps(int64_t rows, int count) {
-  const int64_t half = split_at(rows);
 #ifdef LMZ_RESIDENT_GRAPHS
   if (stream_) {
     int& eager = eager_iterations_[rows];
     auto it = graphs_.find(rows);
     if (it == graphs_.end() && eager >= kEagerIterationsBeforeCapture) {
       auto g = std::make_unique<Graph>();
-      const bool split = half < rows && !split_failed_;
       try {
         const std::lock_guard lock(graph_registry_mutex());
         g->graph->capture_begin({0, 0}, cudaStreamCaptureModeThreadLocal);
-        if (split) {
-          // Two halves of the batch as two chains of the graph (the second
-          // on a side stream): one half's coding step, latency-bound on a
-          // few warps per multiprocessor, runs while the other half's
-          // matrix products use the rest of the device.
-          fork_side_stream();
-          for (int i = 0; i < count; ++i) {
-            step(0, half);
-            {
-              const c10::cuda::CUDAStreamGuard side(*side_stream_);
-              step(half, rows - half);
-            }
-          }
-          join_side_stream();
-        } else {
-          for (int i = 0; i < count; ++i) step(0, rows);
-        }
+        for (int i = 0; i < count; ++i) step(0, rows);
         g->graph->capture_end();
         it = graphs_.emplace(rows, std::move(g)).first;
       } catch (const std::exception&) {
         abort_capture();
-        if (split) {
-          split_failed_ = true;  // try an unsplit capture next time
-        } else {
-          eager = -1000000;  // this row count stays eager (same integers, slower)
-        }
+        eager = -1000000;  // this row count stays eager (same integers, slower)
       }
     }
     if (it != graphs_.end()) {
@@ -438,12 +377,7 @@ void ResidentEngine::steps(int64_t rows, int count) {
     ++eager;
   }
 #endif
-  // Eagerly, the halves one after the other: each row's integers are the
-  // same however the rows are grouped.
-  for (int i = 0; i < count; ++i) {
-    step(0, half);
-    if (half < rows) step(half, rows - half);
-  }
+  for (int i = 0; i < count; ++i) step(0, rows);
 }
 
 void ResidentEngine::run_iteration() {

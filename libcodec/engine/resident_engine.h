@@ -109,10 +109,11 @@ class ResidentEngine {
   // [row0, row0 + rows), on the current stream.
   void step(int64_t row0, int64_t rows);
   // `count` steps of slots [0, rows): a captured graph's replay on CUDA
-  // once the row count has run eagerly.
+  // once the row count has run eagerly. (Running a batch as two halves on
+  // two streams, so that one half's coding step overlaps the other's
+  // matrix products, was measured slower on the H200: 100 MB direct decode
+  // 6.3 MB/s against 12.5; bench/results/2026-12-04-gpu-resident.md.)
   void steps(int64_t rows, int count);
-  // Where steps() splits `rows` into two halves (`rows`: no split).
-  static int64_t split_at(int64_t rows);
   static void* current_stream();
   void fail_all(std::exception_ptr error);
   void* stream_handle() const;
@@ -148,14 +149,6 @@ class ResidentEngine {
 
 #ifdef LMZ_CUDA_KERNELS
   std::optional<c10::cuda::CUDAStream> stream_;
-#endif
-#if defined(LMZ_CUDA_KERNELS) && defined(LMZ_CUDA_GRAPHS)
-  // The second half's chain in a split graph (steps()).
-  void fork_side_stream();
-  void join_side_stream();
-  std::optional<c10::cuda::CUDAStream> side_stream_;
-  cudaEvent_t fork_event_ = nullptr, join_event_ = nullptr;
-  bool split_failed_ = false;  // a split capture failed: capture unsplit
 #endif
   struct Graph;
   std::map<int64_t, std::unique_ptr<Graph>> graphs_;  // by row count

@@ -16,11 +16,3 @@ cudaError_t cudaStreamIsCapturing(cudaStream_t, cudaStreamCaptureStatus*);
 cudaError_t cudaStreamEndCapture(cudaStream_t, cudaGraph_t*);
 cudaError_t cudaGraphDestroy(cudaGraph_t);
 cudaError_t cudaGetLastError();
-struct CUevent_st;
-typedef CUevent_st* cudaEvent_t;
-#define cudaEventDisableTiming 0x02
-cudaError_t cudaEventCreateWithFlags(cudaEvent_t*, unsigned int);
-cudaError_t cudaEventRecord(cudaEvent_t, cudaStream_t);
-cudaError_t cudaStreamWaitEvent(cudaStream_t, cudaEvent_t, unsigned int);
-cudaError_t cudaEventDestroy(cudaEvent_t);
-const char* cudaGetErrorString(cudaError_t);
