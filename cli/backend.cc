@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "cli/model_identity.h"
+#include "cli/progress.h"
 #include "libcodec/errors.h"
 #include "libcodec/model_registry.h"
 #include "libcodec/order2_model.h"
@@ -66,19 +67,61 @@ class DeferredCodec final : public WindowCodec {
   mutable WindowCodec* codec_ = nullptr;  // guarded by mutex_
 };
 
+// A predictor that counts the bytes its batches observe (one per coded
+// byte, in encoding and decoding alike) on the progress meter. The counting
+// costs one relaxed atomic add per model step of a batch.
+class CountingBatch final : public PredictorBatch {
+ public:
+  CountingBatch(std::unique_ptr<PredictorBatch> batch, WorkMeter& meter)
+      : batch_(std::move(batch)), meter_(meter) {}
+  size_t size() const override { return batch_->size(); }
+  void predict(std::span<const uint32_t> slots, std::span<Cdf> out) override {
+    batch_->predict(slots, out);
+  }
+  void observe(std::span<const uint32_t> slots, std::span<const uint8_t> bytes) override {
+    batch_->observe(slots, bytes);
+    meter_.add(bytes.size());
+  }
+  void predict_and_observe(std::span<const uint32_t> slots, size_t steps,
+                           std::span<const uint8_t> bytes, std::span<Cdf> out) override {
+    batch_->predict_and_observe(slots, steps, bytes, out);
+    meter_.add(bytes.size());
+  }
+
+ private:
+  std::unique_ptr<PredictorBatch> batch_;
+  WorkMeter& meter_;
+};
+
+class CountingPredictor final : public Predictor {
+ public:
+  CountingPredictor(Predictor& model, WorkMeter& meter) : model_(model), meter_(meter) {}
+  const ModelId& id() const override { return model_.id(); }
+  std::unique_ptr<PredictorBatch> start_batch(size_t windows) override {
+    return std::make_unique<CountingBatch>(model_.start_batch(windows), meter_);
+  }
+  size_t preferred_batch_size() const override { return model_.preferred_batch_size(); }
+
+ private:
+  Predictor& model_;
+  WorkMeter& meter_;
+};
+
 class InProcessBackend final : public CodecBackend {
  public:
   explicit InProcessBackend(const BackendOptions& options)
       : registry_(options.models),
         model_(options.model),
         log_model_(options.log_model),
-        stage_(options.stage) {}
+        stage_(options.stage),
+        threads_(options.threads),
+        meter_(options.meter) {}
 
   WindowCodec& compress_codec() override {
     if (codec_ == nullptr) {
       const std::string name = model_.empty() ? registry_.default_model_name() : model_;
       auto load = [this, name]() -> WindowCodec& {
-        return registry_.codec(registry_.by_name_or_path(name), stage_);
+        return codec_for(registry_.by_name_or_path(name), stage_);
       };
       // A model file is identified now and loaded when a block needs it;
       // the built-in model (and a name that is not a file, for the
@@ -99,7 +142,7 @@ class InProcessBackend final : public CodecBackend {
     if (log_model_ == "same" || main.model().name == kOrder2ModelName) return nullptr;
     Predictor& model = registry_.by_name_or_path(log_model_);
     if (model.id().hash == main.model().hash) return nullptr;
-    return &registry_.codec(model, stage_);
+    return &codec_for(model, stage_);
   }
 
   // The codec for an archive's model, also loaded only when a block needs
@@ -108,13 +151,13 @@ class InProcessBackend final : public CodecBackend {
   CodecResolver resolver() override {
     return [this](const Hash128& hash, const std::string& name, StageId stage) -> WindowCodec& {
       Predictor& standin = registry_.by_name_or_path(kOrder2ModelName);
-      if (standin.id().hash == hash) return registry_.codec(standin, stage);
+      if (standin.id().hash == hash) return codec_for(standin, stage);
       std::lock_guard lock(resolved_mutex_);
       auto& slot = resolved_[{hash.hex(), stage}];
       if (slot == nullptr) {
         slot = std::make_unique<DeferredCodec>(
             ModelId{name, hash}, stage, [this, hash, name, stage]() -> WindowCodec& {
-              return registry_.codec(registry_.by_hash(hash, name), stage);
+              return codec_for(registry_.by_hash(hash, name), stage);
             });
       }
       return *slot;
@@ -122,10 +165,35 @@ class InProcessBackend final : public CodecBackend {
   }
 
  private:
+  // The codec of `model` and `stage`, made once, with this run's thread
+  // bound and (for the progress line) its work counted. Thread-safe.
+  WindowCodec& codec_for(Predictor& model, StageId stage) {
+    std::lock_guard lock(codecs_mutex_);
+    auto& slot = codecs_[{&model, stage}];
+    if (slot.codec == nullptr) {
+      Predictor* predictor = &model;
+      if (meter_ != nullptr) {
+        slot.counting = std::make_unique<CountingPredictor>(model, *meter_);
+        predictor = slot.counting.get();
+      }
+      slot.codec = make_local_window_codec(*predictor, stage, threads_);
+    }
+    return *slot.codec;
+  }
+
+  struct CodecSlot {
+    std::unique_ptr<CountingPredictor> counting;
+    std::unique_ptr<WindowCodec> codec;
+  };
+
   ModelRegistry registry_;
   std::string model_;
   std::string log_model_;
   StageId stage_;
+  size_t threads_;
+  WorkMeter* meter_;
+  std::mutex codecs_mutex_;
+  std::map<std::pair<const Predictor*, StageId>, CodecSlot> codecs_;
   std::optional<DeferredCodec> deferred_;
   WindowCodec* codec_ = nullptr;
   std::mutex resolved_mutex_;

@@ -36,11 +36,19 @@ class CodecBackend {
   virtual CodecResolver resolver() = 0;
 };
 
+class WorkMeter;
+
 struct BackendOptions {
   ModelOptions models;               // models directory and device
   std::string model;                 // empty: the registry's default model
   std::string log_model = "order2";  // for log-like blocks; "same": model
   StageId stage = default_stage();   // coding stage for compression
+  // Most threads one codec call codes with (0: one per hardware thread),
+  // and, on lmzd, most connections used at once.
+  size_t threads = 0;
+  // Counts the raw bytes coded, for the progress line (may be null; must
+  // outlive the backend).
+  WorkMeter* meter = nullptr;
 };
 
 // The in-process backend.

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <new>
 #include <optional>
 
@@ -12,11 +13,13 @@
 
 #include "cli/exit_codes.h"
 #include "cli/file_io.h"
+#include "cli/levels.h"
 #include "cli/listing.h"
 #include "cli/progress.h"
 #include "format/archive_reader.h"
 #include "format/archive_writer.h"
 #include "libcodec/errors.h"
+#include "libcodec/window_codec.h"
 
 namespace lmz::cli {
 namespace {
@@ -31,14 +34,22 @@ bool ends_with(const std::string& text, const std::string& suffix) {
 }
 
 void print_line(const std::string& line) {
-  fmt::print(stderr, "lmz: {}\n", line);
+  print_stderr_line(line);
 }
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-// Where one job writes: standard output, or a new file.
+// What every job of one run shares.
+struct Job {
+  const Options& opts;
+  CodecBackend& backend;
+  const WorkMeter* meter;
+  CodecSettings settings;
+};
+
+// Where one job writes: standard output, or a path (file_io.h's rule).
 struct Destination {
   bool to_stdout = false;
   std::string path;  // when !to_stdout
@@ -48,7 +59,7 @@ struct Destination {
 // decompress, range). Throws UsageError when no name can be derived.
 Destination destination_for(const Options& opts, const InputFile& input) {
   Destination dest;
-  if (opts.to_stdout || opts.output == "-") {
+  if (opts.to_stdout || (!opts.output.empty() && names_stdout(opts.output))) {
     dest.to_stdout = true;
   } else if (!opts.output.empty()) {
     dest.path = opts.output;
@@ -79,16 +90,29 @@ Destination destination_for(const Options& opts, const InputFile& input) {
   return dest;
 }
 
-// An opened destination: a sink over stdout or over a temporary file that
-// commit() renames into place.
+void refuse_terminal_output(const Options& opts, int fd) {
+  if (opts.mode == Mode::kCompress && isatty(fd) && !opts.force) {
+    throw UsageError(
+        "refusing to write compressed data to a terminal; redirect standard output, use -o FILE, "
+        "or -f to force");
+  }
+}
+
+// An opened destination: a sink over stdout, over a new file that commit()
+// renames into place, or over a device or FIFO written into.
 class OpenedOutput {
  public:
   OpenedOutput(const Destination& dest, const Options& opts, const InputFile& input) {
     if (dest.to_stdout) {
+      refuse_terminal_output(opts, STDOUT_FILENO);
       fd_sink_.emplace(STDOUT_FILENO, "(stdout)");
     } else {
-      mode_t mode = input.is_stdin() ? 0666 : input.stat().st_mode;
-      file_.emplace(dest.path, opts.force, mode);
+      // What a lmz killed by SIGKILL left of an earlier run for this name.
+      remove_stale_temp_files(dest.path, kStaleTempSeconds);
+      mode_t mode =
+          input.is_stdin() || !S_ISREG(input.stat().st_mode) ? 0666 : input.stat().st_mode;
+      file_ = open_output(dest.path, opts.force, mode);
+      if (file_->writes_in_place()) refuse_terminal_output(opts, file_->fd());
       fd_sink_.emplace(file_->fd(), dest.path);
       if (!input.is_stdin() && S_ISREG(input.stat().st_mode)) {
         mtime_ = input.stat().st_mtim;
@@ -109,54 +133,61 @@ class OpenedOutput {
   std::string name() const { return file_ ? file_->path() : std::string("(stdout)"); }
 
  private:
-  std::optional<OutputFile> file_;
+  std::unique_ptr<Output> file_;
   std::optional<FdSink> fd_sink_;
   std::optional<CountingSink> counter_;
   std::optional<struct timespec> mtime_;
 };
 
-WriterOptions writer_options(const Options& opts) {
-  WriterOptions w;
-  if (opts.block_size) w.block_size = *opts.block_size;
-  if (opts.window_size) w.window_size = *opts.window_size;
-  if (opts.log_window_size) w.log_window_size = *opts.log_window_size;
-  if (opts.zstd_level) w.zstd_level = *opts.zstd_level;
-  w.allow_neural = !opts.no_neural;
-  return w;
-}
-
-bool progress_enabled(const Options& opts) {
-  return opts.verbosity > 0 && isatty(STDERR_FILENO);
-}
-
-void compress_one(const Options& opts, CodecBackend& backend, const std::string& path) {
-  InputFile input(path);
-  Destination dest = destination_for(opts, input);
-  if (dest.to_stdout && isatty(STDOUT_FILENO) && !opts.force) {
-    throw UsageError(
-        "refusing to write compressed data to a terminal; redirect standard output, use -o FILE, "
-        "or -f to force");
+// --rm after a job wrote its output.
+void remove_source(const Options& opts, const std::string& path, const InputFile& input) {
+  if (!opts.remove_source || input.is_stdin()) return;
+  if (!remove_input(path, input) && opts.verbosity >= 1) {
+    print_line(fmt::format("{}: {}, not a regular file: kept (--rm removes only regular files)",
+                           path, describe_kind(file_kind_of(input.stat()))));
   }
-  WindowCodec& codec = backend.compress_codec();  // before creating any file
-  WindowCodec* log_codec = backend.log_codec(codec);
+}
+
+InputPolicy writing_policy(const Options& opts) {
+  return InputPolicy{opts.force, true};
+}
+
+InputPolicy reading_policy(const Options& opts) {
+  return InputPolicy{opts.force, false};
+}
+
+std::string models_text(const WindowCodec& codec, const WindowCodec* log_codec,
+                        const WriterStats& s) {
+  std::string text = fmt::format("model {}", codec.model().name);
+  if (log_codec != nullptr) text += fmt::format(" (logs: {})", log_codec->model().name);
+  if (s.neural_blocks == 0) text += " (not used: every block went to zstd or was stored)";
+  return text;
+}
+
+void compress_one(const Job& job, const std::string& path) {
+  const Options& opts = job.opts;
+  InputFile input(path, writing_policy(opts));
+  Destination dest = destination_for(opts, input);
+  if (dest.to_stdout) refuse_terminal_output(opts, STDOUT_FILENO);
+  WindowCodec& codec = job.backend.compress_codec();  // before creating any file
+  WindowCodec* log_codec = job.backend.log_codec(codec);
   auto start = std::chrono::steady_clock::now();
   OpenedOutput output(dest, opts, input);
-  ArchiveWriter writer(output.sink(), codec, writer_options(opts), log_codec);
+  ArchiveWriter writer(output.sink(), codec, job.settings.writer, log_codec);
   FdSource source(input.fd(), input.display_name());
-  Progress progress(progress_enabled(opts), input.display_name(), input.size_hint());
-  // The writer codes blocks in batches, some only in finish(): report the
-  // output as each block is written, too.
+  Progress progress(progress_wanted(opts.progress, opts.verbosity, dest.to_stdout),
+                    input.display_name(), false, input.size_hint(), job.meter);
   writer.set_progress(
-      [&](const WriterStats& s) { progress.update(source.bytes_read(), s.archive_bytes); });
+      [&](const WriterStats& s) { progress.blocks_done(s.written_raw_bytes, s.archive_bytes); });
   Bytes buffer(kReadChunk);
   while (size_t n = source.read(buffer)) {
+    progress.input_read(source.bytes_read());
     writer.write(ByteView(buffer.data(), n));
-    progress.update(source.bytes_read(), output.sink().count());
   }
   writer.finish();
   output.commit();
   progress.clear();
-  if (opts.remove_source && !input.is_stdin()) remove_file(path);
+  remove_source(opts, path, input);
   if (opts.verbosity >= 2) {
     const WriterStats& s = writer.stats();
     double secs = seconds_since(start);
@@ -167,12 +198,13 @@ void compress_one(const Options& opts, CodecBackend& backend, const std::string&
                   100.0 * static_cast<double>(s.archive_bytes) / static_cast<double>(s.raw_bytes),
                   8.0 * static_cast<double>(s.archive_bytes) / static_cast<double>(s.raw_bytes))
             : std::string("empty");
-    print_line(fmt::format(
-        "{}: {} -> {} ({}), {} blocks ({} neural, {} zstd, {} stored), {:.2f} s, {:.2f} MB/s "
-        "-> {}",
-        input.display_name(), s.raw_bytes, s.archive_bytes, ratio, s.blocks, s.neural_blocks,
-        s.zstd_blocks, s.stored_blocks, secs,
-        secs > 0 ? static_cast<double>(s.raw_bytes) / 1e6 / secs : 0.0, output.name()));
+    print_line(
+        fmt::format("{}: {} -> {} ({}), {} ({} neural, {} zstd, {} stored), {}, {:.2f} s, "
+                    "{:.2f} MB/s -> {}",
+                    input.display_name(), plural(s.raw_bytes, "byte", "bytes"), s.archive_bytes,
+                    ratio, plural(s.blocks, "block", "blocks"), s.neural_blocks, s.zstd_blocks,
+                    s.stored_blocks, models_text(codec, log_codec, s), secs,
+                    secs > 0 ? static_cast<double>(s.raw_bytes) / 1e6 / secs : 0.0, output.name()));
   }
 }
 
@@ -184,43 +216,68 @@ void refuse_terminal_input(const Options& opts, const InputFile& input) {
   }
 }
 
+// The raw size of a seekable archive from its footers, for the progress
+// line; 0 when it is not seekable or its footers cannot be read (the
+// decoder then says what is wrong).
+uint64_t archive_raw_size(const InputFile& input) {
+  if (!S_ISREG(input.stat().st_mode)) return 0;
+  try {
+    FdRandomAccessSource archive(input.fd(), input.display_name());
+    RandomAccessReader reader(archive,
+                              [](const Hash128&, const std::string& name, StageId) -> WindowCodec& {
+                                throw ModelMismatch(fmt::format("model {} not needed here", name));
+                              });
+    return reader.raw_size();
+  } catch (const std::exception&) {
+    return 0;
+  }
+}
+
 // Decompresses (or, for -t, verifies) one input.
-void decompress_one(const Options& opts, CodecBackend& backend, const std::string& path) {
-  InputFile input(path);
+void decompress_one(const Job& job, const std::string& path) {
+  const Options& opts = job.opts;
+  bool test_only = opts.mode == Mode::kTest;
+  InputFile input(path, test_only ? reading_policy(opts) : writing_policy(opts));
   refuse_terminal_input(opts, input);
   auto start = std::chrono::steady_clock::now();
-  bool test_only = opts.mode == Mode::kTest;
   std::optional<OpenedOutput> output;
   std::optional<CountingSink> discard;
+  bool to_stdout = false;
   if (test_only) {
     discard.emplace(nullptr);
   } else {
-    output.emplace(destination_for(opts, input), opts, input);
+    Destination dest = destination_for(opts, input);
+    to_stdout = dest.to_stdout;
+    output.emplace(dest, opts, input);
   }
   CountingSink& sink = test_only ? *discard : output->sink();
   FdSource source(input.fd(), input.display_name());
-  Progress progress(progress_enabled(opts), input.display_name(), input.size_hint());
-  decompress_stream(source, sink, backend.resolver(),
-                    [&](const ReadProgress& p) { progress.update(p.archive_bytes, p.raw_bytes); });
+  bool show = progress_wanted(opts.progress, opts.verbosity, to_stdout);
+  Progress progress(show, input.display_name(), true, show ? archive_raw_size(input) : 0,
+                    job.meter);
+  decompress_stream(source, sink, job.backend.resolver(),
+                    [&](const ReadProgress& p) { progress.blocks_done(p.raw_bytes, 0); });
   // Trailing bytes after the last archive are not silently ignored:
   // decompress_stream reads to the end of input, so nothing is left here.
   if (output) output->commit();
   progress.clear();
-  if (output && opts.remove_source && !input.is_stdin()) remove_file(path);
+  if (output) remove_source(opts, path, input);
   if (opts.verbosity >= 2) {
     double secs = seconds_since(start);
-    print_line(fmt::format("{}: {}{} -> {} bytes, {:.2f} s, {:.2f} MB/s{}", input.display_name(),
-                           test_only ? "OK, " : "", source.bytes_read(), sink.count(), secs,
+    print_line(fmt::format("{}: {}{} -> {}, {:.2f} s, {:.2f} MB/s{}", input.display_name(),
+                           test_only ? "OK, " : "", plural(source.bytes_read(), "byte", "bytes"),
+                           plural(sink.count(), "byte", "bytes"), secs,
                            secs > 0 ? static_cast<double>(sink.count()) / 1e6 / secs : 0.0,
                            output ? " -> " + output->name() : std::string()));
   }
 }
 
 // Reads --range OFFSET:LENGTH of one archive through the index.
-void range_one(const Options& opts, CodecBackend& backend, const std::string& path) {
-  InputFile input(path);
+void range_one(const Job& job, const std::string& path) {
+  const Options& opts = job.opts;
+  InputFile input(path, reading_policy(opts));
   FdRandomAccessSource archive(input.fd(), input.display_name());
-  RandomAccessReader reader(archive, backend.resolver());
+  RandomAccessReader reader(archive, job.backend.resolver());
   uint64_t size = reader.raw_size();
   uint64_t begin = std::min(opts.range.offset, size);
   uint64_t end = size;
@@ -239,15 +296,57 @@ void range_one(const Options& opts, CodecBackend& backend, const std::string& pa
   output.commit();
 }
 
-std::string list_one(const Options& opts, CodecBackend& backend, const std::string& path) {
-  InputFile input(path);
+std::string list_one(const Job& job, const std::string& path) {
+  InputFile input(path, reading_policy(job.opts));
   FdRandomAccessSource archive(input.fd(), input.display_name());
-  RandomAccessReader reader(archive, backend.resolver());
-  if (opts.json) return info_json(input.display_name(), reader.info());
-  return info_text(input.display_name(), reader.info(), opts.verbosity);
+  RandomAccessReader reader(archive, job.backend.resolver());
+  if (job.opts.json) return info_json(input.display_name(), reader.info());
+  return info_text(input.display_name(), reader.info(), job.opts.verbosity);
+}
+
+// Whether -r takes the file `name` for the run's mode.
+bool wanted_by_recursion(const Options& opts, const std::string& name) {
+  if (ends_with(name, kTempSuffix)) return false;
+  if (opts.mode == Mode::kCompress) return !ends_with(name, kSuffix);
+  return ends_with(name, kSuffix);
 }
 
 }  // namespace
+
+std::vector<std::string> expand_inputs(const Options& opts) {
+  if (!opts.recursive) return opts.inputs;
+  std::vector<std::string> out;
+  for (const std::string& input : opts.inputs) {
+    std::error_code ec;
+    if (input == "-" ||
+        !std::filesystem::is_directory(std::filesystem::symlink_status(input, ec))) {
+      out.push_back(input);
+      continue;
+    }
+    std::vector<std::string> found;
+    namespace fs = std::filesystem;
+    // Symbolic links to directories are not followed (a loop cannot be).
+    for (auto it = fs::recursive_directory_iterator(
+             input, fs::directory_options::skip_permission_denied, ec);
+         !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+      fs::file_status st = it->symlink_status(ec);
+      if (ec) break;
+      bool take = fs::is_regular_file(st) ||
+                  (fs::is_symlink(st) && opts.force && fs::is_regular_file(it->status(ec)));
+      if (take && wanted_by_recursion(opts, it->path().filename().string())) {
+        found.push_back(it->path().string());
+      }
+    }
+    if (ec) {
+      // Reported like any input lmz cannot read: run_command names it.
+      out.push_back(input);
+      continue;
+    }
+    std::sort(found.begin(), found.end());
+    out.insert(out.end(), found.begin(), found.end());
+  }
+  return out;
+}
 
 int exit_code_for(const std::exception& error) {
   if (dynamic_cast<const UsageError*>(&error) != nullptr) return kExitUsage;
@@ -257,30 +356,31 @@ int exit_code_for(const std::exception& error) {
   return kExitInternal;
 }
 
-int run_command(const Options& opts, CodecBackend& backend) {
+int run_command(const Options& opts, CodecBackend& backend, const WorkMeter* meter) {
   int status = kExitOk;
-  std::vector<std::string> json_objects;
-  for (const std::string& path : opts.inputs) {
+  Job job{opts, backend, meter, resolve_settings(opts)};
+  std::vector<std::string> inputs = expand_inputs(opts);
+  if (!opts.output.empty() && inputs.size() > 1) {
+    throw UsageError("-o takes one input file; use -c to concatenate several");
+  }
+  for (const std::string& path : inputs) {
     std::string name = path == "-" ? "(stdin)" : path;
     try {
       switch (opts.mode) {
         case Mode::kCompress:
-          compress_one(opts, backend, path);
+          compress_one(job, path);
           break;
         case Mode::kDecompress:
         case Mode::kTest:
-          decompress_one(opts, backend, path);
+          decompress_one(job, path);
           break;
         case Mode::kRange:
-          range_one(opts, backend, path);
+          range_one(job, path);
           break;
         case Mode::kList: {
-          std::string text = list_one(opts, backend, path);
-          if (opts.json) {
-            json_objects.push_back(std::move(text));
-          } else {
-            fmt::print("{}", text);
-          }
+          std::string text = list_one(job, path);
+          // JSON: one object per file and line (doc/info-json.md).
+          fmt::print("{}{}", text, opts.json ? "\n" : "");
           break;
         }
         case Mode::kHelp:
@@ -294,19 +394,8 @@ int run_command(const Options& opts, CodecBackend& backend) {
       print_line(fmt::format("{}: {}", name, error.what()));
       if (status == kExitOk) status = exit_code_for(error);
     }
+    std::fflush(stdout);
   }
-  if (opts.json) {
-    if (opts.inputs.size() == 1) {
-      if (!json_objects.empty()) fmt::print("{}\n", json_objects[0]);
-    } else {
-      fmt::print("[");
-      for (size_t i = 0; i < json_objects.size(); ++i) {
-        fmt::print("{}{}", i == 0 ? "" : ",\n ", json_objects[i]);
-      }
-      fmt::print("]\n");
-    }
-  }
-  std::fflush(stdout);
   return status;
 }
 

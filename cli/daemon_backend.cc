@@ -11,6 +11,7 @@
 
 #include "cli/daemon_link.h"
 #include "cli/model_identity.h"
+#include "cli/progress.h"
 #include "cli/remote_codec.h"
 #include "daemon/client.h"
 #include "libcodec/errors.h"
@@ -20,7 +21,7 @@ namespace lmz::cli {
 namespace {
 
 void print_note(const std::string& text) {
-  fmt::print(stderr, "lmz: {}\n", text);
+  print_stderr_line(text);
 }
 
 std::string describe_model(const ModelId& id) {
@@ -161,7 +162,8 @@ class DaemonBackend final : public CodecBackend {
         return local().resolver()(model.hash, model.name, stage);
       };
     }
-    slot = std::make_unique<RemoteWindowCodec>(*link_, model, stage, std::move(fallback));
+    slot = std::make_unique<RemoteWindowCodec>(*link_, model, stage, std::move(fallback),
+                                               options_.meter);
     return *slot;
   }
 
@@ -221,7 +223,7 @@ std::unique_ptr<CodecBackend> make_backend(const BackendOptions& options, Daemon
     print_note(fmt::format("using lmzd at {} (model {}, {})", socket_path,
                            describe_model(client->info().model), client->info().device));
   }
-  auto link = std::make_unique<DaemonLink>(socket_path, std::move(*client));
+  auto link = std::make_unique<DaemonLink>(socket_path, std::move(*client), options.threads);
   return std::make_unique<DaemonBackend>(options, required, std::move(link), verbosity);
 }
 

@@ -49,8 +49,11 @@ class DaemonLink::Connection {
   std::chrono::steady_clock::time_point last_used_ = std::chrono::steady_clock::now();
 };
 
-DaemonLink::DaemonLink(std::string path, DaemonClient first)
-    : path_(std::move(path)), info_(first.info()) {
+DaemonLink::DaemonLink(std::string path, DaemonClient first, size_t max_connections)
+    : path_(std::move(path)),
+      info_(first.info()),
+      max_connections_(max_connections == 0 ? kMaxConnections
+                                            : std::min(max_connections, kMaxConnections)) {
   connections_.push_back(std::make_unique<Connection>(path_, std::move(first)));
 }
 
@@ -82,7 +85,7 @@ size_t DaemonLink::open_connections(size_t wanted) {
 void DaemonLink::run_parts(size_t parts,
                            const std::function<void(size_t, DaemonClient&)>& request) {
   if (parts == 0) return;
-  const size_t lanes = std::min(open_connections(std::min(parts, kMaxConnections)), parts);
+  const size_t lanes = std::min(open_connections(std::min(parts, max_connections_)), parts);
   std::vector<Connection*> connections;
   {
     std::lock_guard lock(mutex_);

@@ -20,8 +20,10 @@ class DaemonLink {
   // Most connections one lmz opens to lmzd at once.
   static constexpr size_t kMaxConnections = 4;
 
-  // Takes over `first`, a connection made to `path`.
-  DaemonLink(std::string path, DaemonClient first);
+  // Takes over `first`, a connection made to `path`. At most
+  // `max_connections` (1 .. kMaxConnections; 0: kMaxConnections) are used
+  // at once, each by a thread of its own (lmz -T N).
+  DaemonLink(std::string path, DaemonClient first, size_t max_connections = 0);
   ~DaemonLink();
   DaemonLink(const DaemonLink&) = delete;
   DaemonLink& operator=(const DaemonLink&) = delete;
@@ -52,6 +54,7 @@ class DaemonLink {
 
   const std::string path_;
   const DaemonInfo info_;
+  const size_t max_connections_;
   std::mutex mutex_;  // guards connections_ (not the connections themselves)
   std::vector<std::unique_ptr<Connection>> connections_;
 };

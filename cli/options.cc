@@ -2,37 +2,68 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <array>
 #include <charconv>
 #include <limits>
 
 #include "cli/exit_codes.h"
+#include "cli/levels.h"
+#include "format/layout.h"
 #include "libcodec/engine/load.h"
 #include "libcodec/errors.h"
 
 namespace lmz::cli {
 namespace {
 
-// Options that take a value, long form without the leading "--".
-bool long_option_takes_value(std::string_view name) {
-  return name == "output" || name == "range" || name == "model" || name == "log-model" ||
-         name == "models-dir" || name == "device" || name == "block-size" ||
-         name == "window-size" || name == "log-window-size" || name == "zstd-level" ||
-         name == "socket";
+// Long options, without the leading "--", and whether each takes a value.
+struct LongOption {
+  std::string_view name;
+  bool takes_value;
+};
+constexpr LongOption kLongOptions[] = {
+    {"compress", false},       {"decompress", false},  {"uncompress", false},
+    {"test", false},           {"list", false},        {"range", true},
+    {"stdout", false},         {"to-stdout", false},   {"output", true},
+    {"keep", false},           {"rm", false},          {"force", false},
+    {"recursive", false},      {"json", false},        {"quiet", false},
+    {"verbose", false},        {"help", false},        {"version", false},
+    {"progress", false},       {"no-progress", false}, {"fast", false},
+    {"best", false},           {"extreme", false},     {"threads", true},
+    {"model", true},           {"log-model", true},    {"models-dir", true},
+    {"device", true},          {"block-size", true},   {"window-size", true},
+    {"log-window-size", true}, {"zstd-level", true},   {"no-neural", false},
+    {"daemon", false},         {"local", false},       {"socket", true},
+    {"single-thread", false},
+};
+
+const LongOption* find_long_option(std::string_view name) {
+  for (const LongOption& o : kLongOptions) {
+    if (o.name == name) return &o;
+  }
+  return nullptr;
 }
 
-uint32_t parse_u32_size(std::string_view text, std::string_view what) {
+// Short options that take a value (-o FILE, -oFILE, -T N, -TN).
+bool short_option_takes_value(char c) {
+  return c == 'o' || c == 'T';
+}
+
+uint32_t parse_u32_size(std::string_view text, std::string_view what, uint64_t max,
+                        std::string_view max_text) {
   uint64_t value = parse_size(text, what);
-  if (value == 0 || value > std::numeric_limits<uint32_t>::max()) {
-    throw UsageError(fmt::format("{} must be between 1 and 4G, got '{}'", what, text));
+  if (value == 0 || value > max) {
+    throw UsageError(fmt::format("{} must be between 1 and {}, got '{}'", what, max_text, text));
   }
   return static_cast<uint32_t>(value);
 }
 
-int parse_level(std::string_view text) {
+int parse_int(std::string_view text, int min, int max, std::string_view what) {
   int value = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || end != text.data() + text.size() || value < 1 || value > 22) {
-    throw UsageError(fmt::format("--zstd-level must be an integer from 1 to 22, got '{}'", text));
+  if (ec != std::errc() || end != text.data() + text.size() || value < min || value > max) {
+    throw UsageError(
+        fmt::format("{} must be an integer from {} to {}, got '{}'", what, min, max, text));
   }
   return value;
 }
@@ -62,6 +93,8 @@ void apply(Options& opts, std::string_view name, const std::string* value, bool&
     opts.remove_source = true;
   } else if (name == "f" || name == "force") {
     opts.force = true;
+  } else if (name == "r" || name == "recursive") {
+    opts.recursive = true;
   } else if (name == "json") {
     opts.json = true;
   } else if (name == "q" || name == "quiet") {
@@ -72,6 +105,21 @@ void apply(Options& opts, std::string_view name, const std::string* value, bool&
     opts.mode = Mode::kHelp;
   } else if (name == "V" || name == "version") {
     opts.mode = Mode::kVersion;
+  } else if (name == "progress") {
+    opts.progress = ProgressUse::kAlways;
+  } else if (name == "no-progress") {
+    opts.progress = ProgressUse::kNever;
+  } else if (name == "fast") {
+    opts.level = kMinLevel;
+  } else if (name == "best") {
+    opts.level = kMaxLevel;
+  } else if (name == "e" || name == "extreme") {
+    opts.extreme = true;
+  } else if (name == "T" || name == "threads") {
+    opts.threads =
+        static_cast<uint32_t>(parse_int(need(), 0, 4096, name == "T" ? "-T" : "--threads"));
+  } else if (name == "single-thread") {
+    opts.threads = 1;
   } else if (name == "model") {
     if (need().empty()) throw UsageError("--model needs a model name or path");
     opts.model = need();
@@ -83,13 +131,14 @@ void apply(Options& opts, std::string_view name, const std::string* value, bool&
   } else if (name == "device") {
     opts.device = parse_device(need());
   } else if (name == "block-size") {
-    opts.block_size = parse_u32_size(need(), "--block-size");
+    opts.block_size = parse_u32_size(need(), "--block-size", format::kMaxBlockSize, "64M");
   } else if (name == "window-size") {
-    opts.window_size = parse_u32_size(need(), "--window-size");
+    opts.window_size = parse_u32_size(need(), "--window-size", format::kMaxBlockSize, "64M");
   } else if (name == "log-window-size") {
-    opts.log_window_size = parse_u32_size(need(), "--log-window-size");
+    opts.log_window_size =
+        parse_u32_size(need(), "--log-window-size", format::kMaxBlockSize, "64M");
   } else if (name == "zstd-level") {
-    opts.zstd_level = parse_level(need());
+    opts.zstd_level = parse_int(need(), 1, 22, "--zstd-level");
   } else if (name == "no-neural") {
     opts.no_neural = true;
   } else if (name == "daemon") {
@@ -108,6 +157,44 @@ void apply(Options& opts, std::string_view name, const std::string* value, bool&
   } else {
     std::string shown = name.size() == 1 ? fmt::format("-{}", name) : fmt::format("--{}", name);
     throw UsageError(fmt::format("unknown option '{}' (see lmz --help)", shown));
+  }
+}
+
+// A cluster of short options: -dkf, -19, -9v, -oFILE, -o FILE, -T2, -T 2.
+void apply_short_cluster(Options& opts, const std::vector<std::string>& args, size_t& i,
+                         bool& saw_decompress) {
+  const std::string& arg = args[i];
+  for (size_t k = 1; k < arg.size(); ++k) {
+    char c = arg[k];
+    if (c >= '0' && c <= '9') {
+      // A level: the digits that follow each other (-19, -3v).
+      size_t end = k;
+      while (end < arg.size() && arg[end] >= '0' && arg[end] <= '9') ++end;
+      std::string digits = arg.substr(k, end - k);
+      int level = 0;
+      std::from_chars(digits.data(), digits.data() + digits.size(), level);
+      if (digits.size() > 2 || level < kMinLevel || level > kMaxLevel) {
+        throw UsageError(fmt::format("unknown compression level '-{}': levels are -{} to -{}",
+                                     digits, kMinLevel, kMaxLevel));
+      }
+      opts.level = level;
+      k = end - 1;
+      continue;
+    }
+    std::string name(1, c);
+    if (short_option_takes_value(c)) {
+      std::string value = arg.substr(k + 1);
+      if (value.empty()) {
+        if (i + 1 >= args.size()) {
+          throw UsageError(c == 'o' ? std::string("-o needs a file name")
+                                    : fmt::format("-{} needs a value", c));
+        }
+        value = args[++i];
+      }
+      apply(opts, name, &value, saw_decompress);
+      return;
+    }
+    apply(opts, name, nullptr, saw_decompress);
   }
 }
 
@@ -157,8 +244,10 @@ Options parse_options(const std::vector<std::string>& args) {
   Options opts;
   bool saw_decompress = false;
   size_t i = 1;
-  // `lmz info FILE...` is `lmz -l FILE...` (a file named "info" is ./info).
-  if (args.size() > 1 && args[1] == "info") {
+  // `lmz info FILE...` is `lmz -l FILE...`. A file named "info" is
+  // compressed with `lmz ./info` or `lmz -- info`.
+  const bool info_command = args.size() > 1 && args[1] == "info";
+  if (info_command) {
     opts.mode = Mode::kList;
     i = 2;
   }
@@ -182,32 +271,30 @@ Options parse_options(const std::vector<std::string>& args) {
         name.resize(eq);
         has_value = true;
       }
-      if (long_option_takes_value(name)) {
+      const LongOption* option = find_long_option(name);
+      if (option == nullptr) {
+        throw UsageError(fmt::format("unknown option '--{}' (see lmz --help)", name));
+      }
+      if (option->takes_value) {
         if (!has_value) {
           if (i + 1 >= args.size()) throw UsageError(fmt::format("--{} needs a value", name));
           value = args[++i];
         }
         apply(opts, name, &value, saw_decompress);
       } else {
-        if (has_value) throw UsageError(fmt::format("--{} takes no value", name));
+        if (has_value) {
+          throw UsageError(fmt::format("--{} takes no value (got '--{}={}')", name, name, value));
+        }
         apply(opts, name, nullptr, saw_decompress);
       }
       continue;
     }
-    // A cluster of short options: -dkf, -oFILE, -o FILE.
-    for (size_t k = 1; k < arg.size(); ++k) {
-      std::string name(1, arg[k]);
-      if (name == "o") {
-        std::string value = arg.substr(k + 1);
-        if (value.empty()) {
-          if (i + 1 >= args.size()) throw UsageError("-o needs a file name");
-          value = args[++i];
-        }
-        apply(opts, name, &value, saw_decompress);
-        break;
-      }
-      apply(opts, name, nullptr, saw_decompress);
-    }
+    apply_short_cluster(opts, args, i, saw_decompress);
+  }
+  if (info_command && opts.inputs.empty()) {
+    throw UsageError(
+        "`lmz info` lists archives: give it one or more FILEs (to compress a file named "
+        "\"info\", use `lmz ./info` or `lmz -- info`)");
   }
   if (opts.mode == Mode::kCompress && saw_decompress) opts.mode = Mode::kDecompress;
   if (opts.mode == Mode::kHelp || opts.mode == Mode::kVersion) return opts;
@@ -258,23 +345,47 @@ Operation (default: compress):
   -d, --decompress      decompress FILE.lmz to FILE (other names need -o or -c)
   -t, --test            decompress and verify every checksum; write nothing
   -l, --list            describe archives: members, blocks, codecs, sizes,
-                        ratio, model (also `lmz info FILE`)
-      --json            with -l: print one JSON object per file (an array for
-                        several files)
+                        ratio, model (also `lmz info FILE`); -v adds the
+                        content of each member, -vv one line per block
+      --json            with -l: one JSON object per file and line
+                        (doc/info-json.md)
       --range OFF:LEN   decompress only the bytes [OFF, OFF+LEN) of the
                         archive's data (OFF: for the rest); decodes only the
                         windows that cover the range. K, M, G suffixes (1K=1024)
 
+Levels (compression; explicit codec options below override a level's values):
+  -1 .. -19             presets of model, stage and window sizes, from zstd
+                        only (-1) to the GPU model with 1 MiB windows (-19);
+                        the table: `man lmz` or bench/levels.md. Without a
+                        level: the default model rule (see --model), the
+                        mixing stage, 16K/256K windows
+      --fast, --best    -1 and -19
+  -e, --extreme         code log-like blocks with the level's neural model too
+                        (about 6% smaller logs, 10x slower on a CPU)
+  -T, --threads N       code with at most N threads (0: one per hardware thread,
+                        the default); lmz's main thread waits meanwhile
+      --single-thread   -T 1
+
 Output:
   -c, --stdout          write to standard output; several files are written
                         one after another (concatenated archives stay valid)
-  -o, --output FILE     write to FILE (one input only)
+  -o, --output FILE     write to FILE (one input only); a character device or
+                        FIFO is written into (-o /dev/null needs no -f)
   -k, --keep            keep the input file (the default)
-      --rm              delete the input file after success
-  -f, --force           overwrite existing output files; write compressed data
-                        to a terminal; compress a file that already ends in .lmz
+      --rm              delete the input file after success (regular files
+                        only: FIFOs and devices are kept)
+  -f, --force           overwrite existing output files; replace a symbolic
+                        link given as the output (the link, not its target);
+                        follow symbolic links given as inputs; read devices;
+                        write compressed data to a terminal; compress a file
+                        that already ends in .lmz
+  -r, --recursive       process the files in directories given as inputs
   -q, --quiet           no progress and no warnings
-  -v, --verbose         print a summary line per file (-vv: per block for -l)
+  -v, --verbose         print a summary line per file (and which model and
+                        whether lmzd were used); -vv: more
+      --progress        draw the progress line even when the data goes to
+                        standard output (it always needs a terminal on stderr)
+      --no-progress     never draw it
 
 Codec:
       --model NAME|PATH model to compress with: a name installed in the models
@@ -291,11 +402,11 @@ Codec:
                         the work, and the stand-in runs 10-100x faster than
                         a neural model); "same" codes them with --model.
       --models-dir DIR  where installed models are looked up
-                        (default: $LMZ_MODELS_DIR, else {},
-                        else the source tree's models/ for an uninstalled build)
+                        (default: $LMZ_MODELS_DIR, else share/lmz/models
+                        beside the installed lmz, else {})
       --device DEV      auto, cpu or cuda (default auto: cuda when present);
                         lmzd runs on its own device
-      --block-size N    raw bytes per block (default 1M)
+      --block-size N    raw bytes per block, 1 to 64M (default 1M)
       --window-size N   raw bytes per independently coded window of prose
                         (default 16K; smaller: faster --range, larger: smaller)
       --log-window-size N  the same for log-like text (default 256K)
@@ -321,9 +432,12 @@ work of all its clients):
   -h, --help            show this help
   -V, --version         show the version
 
-Files are written under a temporary name in the destination directory, synced
-and renamed when complete: on any error nothing is left under the output name.
-Progress is shown on standard error when it is a terminal (not with -q).
+New files are written under a temporary name in the destination directory,
+synced and renamed when complete: on any error nothing is left under the
+output name. lmz creates, replaces and removes only regular files; symbolic
+links given as inputs are skipped unless -f. Progress is shown on standard
+error when it is a terminal and the data does not go to standard output (not
+with -q).
 
 Exit status:
   {}  success
@@ -347,6 +461,8 @@ Examples:
   lmz -t j.lmz && echo ok        verify an archive
   lmz info --json j.lmz          sizes, blocks, codecs and model as JSON
   lmz --range 1M:4K j.lmz        4 KiB of the data starting at offset 1 MiB
+  lmz -19 -T4 notes.txt          the best level, on 4 threads
+  lmz -r --rm logs/              compress every file under logs/
   lmz --model order2 data.txt    compress with the built-in context model
   lmz --daemon -v big.log        compress through lmzd, or fail if it is down
 )",

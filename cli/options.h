@@ -30,6 +30,9 @@ enum class DaemonUse {
   kForbidden  // --local: never contact the daemon
 };
 
+// Whether a progress line is drawn (progress.h decides what "auto" means).
+enum class ProgressUse { kAuto, kAlways, kNever };
+
 // A byte range of the decompressed data; length absent means "to the end".
 struct ByteRange {
   uint64_t offset = 0;
@@ -38,19 +41,28 @@ struct ByteRange {
 
 struct Options {
   Mode mode = Mode::kCompress;
-  std::vector<std::string> inputs;  // "-" is standard input; empty means "-"
-  std::string output;               // -o FILE; empty: derived from the input
-  bool to_stdout = false;           // -c
-  bool remove_source = false;       // --rm (the default is to keep it, like -k)
-  bool force = false;               // -f
-  bool json = false;                // --json (with -l / info)
-  int verbosity = 1;                // 0: -q, 1: default, 2+: -v
-  ByteRange range;                  // --range
+  std::vector<std::string> inputs;            // "-" is standard input; empty means "-"
+  std::string output;                         // -o FILE; empty: derived from the input
+  bool to_stdout = false;                     // -c
+  bool remove_source = false;                 // --rm (the default is to keep it, like -k)
+  bool force = false;                         // -f
+  bool recursive = false;                     // -r: the files under directory inputs
+  bool json = false;                          // --json (with -l / info)
+  int verbosity = 1;                          // 0: -q, 1: default, 2: -v, 3: -vv
+  ProgressUse progress = ProgressUse::kAuto;  // --progress, --no-progress
+  ByteRange range;                            // --range
 
-  // Codec settings; unset values leave the library's defaults.
-  std::string model;                 // --model NAME|PATH; empty: the default model
-  std::string log_model = "order2";  // --log-model NAME|PATH|same
-  std::string models_dir;            // --models-dir DIR
+  // Compression level (-1 .. -19, --fast, --best; levels.h) and -e. Unset:
+  // the default settings. Options given explicitly win over the level's.
+  std::optional<int> level;
+  bool extreme = false;
+  // Most threads that code at once (-T N; 0: one per hardware thread).
+  uint32_t threads = 0;
+
+  // Codec settings; unset values leave the level's or the library's defaults.
+  std::string model;                     // --model NAME|PATH; empty: the default model
+  std::optional<std::string> log_model;  // --log-model NAME|PATH|same
+  std::string models_dir;                // --models-dir DIR
   Device device = Device::kAuto;
   std::optional<uint32_t> block_size;
   std::optional<uint32_t> window_size;

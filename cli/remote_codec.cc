@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "cli/progress.h"
 #include "libcodec/errors.h"
 
 namespace lmz::cli {
@@ -62,6 +63,11 @@ std::vector<Bytes> RemoteWindowCodec::encode(std::span<const ByteView> windows) 
     link_.run_parts(parts.size(), [&](size_t p, DaemonClient& client) {
       coded[p] = client.encode_windows(model_.hash, stage_,
                                        windows.subspan(parts[p].begin, parts[p].count));
+      if (meter_ != nullptr) {
+        for (const ByteView& w : windows.subspan(parts[p].begin, parts[p].count)) {
+          meter_->add(w.size());
+        }
+      }
     });
   } catch (const IoError&) {
     if (!fallback_) throw;
@@ -84,6 +90,11 @@ void RemoteWindowCodec::decode(std::span<const EncodedWindowView> windows,
     link_.run_parts(parts.size(), [&](size_t p, DaemonClient& client) {
       client.decode_windows(model_.hash, stage_, windows.subspan(parts[p].begin, parts[p].count),
                             out.subspan(parts[p].begin, parts[p].count));
+      if (meter_ != nullptr) {
+        for (const MutableByteView& w : out.subspan(parts[p].begin, parts[p].count)) {
+          meter_->add(w.size());
+        }
+      }
     });
   } catch (const IoError&) {
     if (!fallback_) throw;

@@ -24,13 +24,21 @@
 
 namespace lmz::cli {
 
+class WorkMeter;
+
 class RemoteWindowCodec final : public WindowCodec {
  public:
   using Fallback = std::function<WindowCodec&()>;
 
-  // `link` must outlive the codec.
-  RemoteWindowCodec(DaemonLink& link, ModelId model, StageId stage, Fallback fallback = {})
-      : link_(link), model_(std::move(model)), stage_(stage), fallback_(std::move(fallback)) {}
+  // `link` (and `meter`, which counts the raw bytes of every finished part
+  // for the progress line, when given) must outlive the codec.
+  RemoteWindowCodec(DaemonLink& link, ModelId model, StageId stage, Fallback fallback = {},
+                    WorkMeter* meter = nullptr)
+      : link_(link),
+        model_(std::move(model)),
+        stage_(stage),
+        fallback_(std::move(fallback)),
+        meter_(meter) {}
 
   const ModelId& model() const override { return model_; }
   StageId stage() const override { return stage_; }
@@ -48,6 +56,7 @@ class RemoteWindowCodec final : public WindowCodec {
   ModelId model_;
   StageId stage_;
   Fallback fallback_;
+  WorkMeter* meter_;
   std::mutex mutex_;              // guards local_
   WindowCodec* local_ = nullptr;  // set once lmzd stopped answering
 };

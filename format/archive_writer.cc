@@ -86,6 +86,17 @@ void check_window_size(uint32_t window_size, uint32_t block_size, const char* na
   }
 }
 
+// Whether a neural frame could be smaller than the stored one: its header
+// and window table alone must be. When they are not (a text of a few bytes),
+// write_block could never choose it, so the windows are not coded at all and
+// the model (and the engine behind it) is never loaded for them. Exact: the
+// archive is the one coding them would give.
+bool neural_can_win(size_t raw_size, uint32_t window_size) {
+  const size_t windows = (raw_size + window_size - 1) / window_size;
+  return FrameHeader::frame_header_size(Codec::kNeural, windows) <
+         FrameHeader::frame_header_size(Codec::kStored, 0) + raw_size;
+}
+
 }  // namespace
 
 ArchiveWriter::ArchiveWriter(ByteSink& sink, WindowCodec& codec, WriterOptions options,
@@ -185,8 +196,10 @@ void ArchiveWriter::State::code_queue(WriterStats& stats,
     ByteView raw = queue[i].raw;
     first_window[i] = windows.size();
     content[i] = queue[i].content;
-    if (queue[i].text && options.allow_neural) {
-      window_size[i] = content[i] == Content::kLog ? options.log_window_size : options.window_size;
+    const uint32_t ws =
+        content[i] == Content::kLog ? options.log_window_size : options.window_size;
+    if (queue[i].text && options.allow_neural && neural_can_win(raw.size(), ws)) {
+      window_size[i] = ws;
       for (size_t off = 0; off < raw.size(); off += window_size[i]) {
         windows.push_back(raw.subspan(off, std::min<size_t>(window_size[i], raw.size() - off)));
       }
@@ -195,13 +208,19 @@ void ArchiveWriter::State::code_queue(WriterStats& stats,
   first_window[n] = windows.size();
 
   // zstd codes every block beside the neural codec, on several threads
-  // (each takes every threads-th block).
-  const size_t zstd_threads = std::clamp<size_t>(
-      options.zstd_threads != 0 ? options.zstd_threads : std::thread::hardware_concurrency(), 1, n);
+  // (each takes every threads-th block); without parallel_codecs, on the
+  // calling thread once the codecs are done.
+  const size_t zstd_threads =
+      options.parallel_codecs
+          ? std::clamp<size_t>(options.zstd_threads != 0 ? options.zstd_threads
+                                                         : std::thread::hardware_concurrency(),
+                               1, n)
+          : 1;
+  const auto launch = options.parallel_codecs ? std::launch::async : std::launch::deferred;
   std::vector<Bytes> zstd_payloads(n);
   std::vector<std::future<void>> zstd_tasks;
   for (size_t t = 0; t < zstd_threads; ++t) {
-    zstd_tasks.push_back(std::async(std::launch::async, [this, t, n, zstd_threads, &zstd_payloads] {
+    zstd_tasks.push_back(std::async(launch, [this, t, n, zstd_threads, &zstd_payloads] {
       for (size_t i = t; i < n; i += zstd_threads) {
         zstd_payloads[i] = zstd::compress(queue[i].raw, options.zstd_level);
       }
@@ -222,7 +241,7 @@ void ArchiveWriter::State::code_queue(WriterStats& stats,
   }
   std::future<std::vector<Bytes>> log_future;
   if (!log_windows.empty()) {
-    log_future = std::async(std::launch::async, [&] { return log_codec->encode(log_windows); });
+    log_future = std::async(launch, [&] { return log_codec->encode(log_windows); });
   }
   std::vector<Bytes> main_coded;
   if (!main_windows.empty()) main_coded = codec.encode(main_windows);
@@ -309,6 +328,7 @@ void ArchiveWriter::State::write_block(WriterStats& stats, ByteView raw, Content
   put(format::encode_frame_header(f), stats);
   put(payload, stats);
   member_raw += raw.size();
+  stats.written_raw_bytes += raw.size();
   ++stats.blocks;
 }
 

@@ -49,6 +49,11 @@ struct WriterOptions {
   uint64_t batch_bytes = uint64_t{16} << 20;
   // How the writer tells text from binary (libcodec/classifier.h).
   ClassifierOptions classifier;
+  // When true, zstd and the log codec code a batch on threads of their own
+  // beside the main codec; when false, one after another on the calling
+  // thread, so that no more threads code at once than the codecs were given
+  // (lmz -T N). The archive is the same either way.
+  bool parallel_codecs = true;
 };
 
 // Totals so far, for progress reports and the CLI's summary line.
@@ -59,7 +64,8 @@ struct WriterStats {
   uint64_t neural_blocks = 0;
   uint64_t zstd_blocks = 0;
   uint64_t stored_blocks = 0;
-  uint64_t members = 0;  // members started (a new one every 2^20 blocks)
+  uint64_t written_raw_bytes = 0;  // raw bytes of the blocks written so far
+  uint64_t members = 0;            // members started (a new one every 2^20 blocks)
 };
 
 class ArchiveWriter {

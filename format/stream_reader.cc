@@ -79,7 +79,9 @@ class Input {
 
   static CorruptInput truncated(size_t n, const std::string& what, uint64_t at, size_t got) {
     return CorruptInput(fmt::format(
-        "truncated archive: expected {} bytes of {} at offset {}, got {}", n, what, at, got));
+        "truncated archive: expected {} bytes at offset {} ({}); the input ends {} bytes short, "
+        "at offset {}",
+        n, at, what, n - got, at + got));
   }
 
   ByteSource& source_;
@@ -123,21 +125,22 @@ PendingBlock read_block(Input& in, const uint8_t* first, const format::Header& h
                         const std::string& where) {
   Bytes head(first, first + 8);
   head.resize(format::kFrameFixedSize);
-  in.read_exact(MutableByteView(head).subspan(8), where + " frame header");
+  in.read_exact(MutableByteView(head).subspan(8), "the frame header of " + where);
   FrameHeader frame = format::parse_frame_fixed(head, header.block_size, where);
   size_t window_count = 0;
   if (frame.codec == format::Codec::kNeural) {
     head.resize(format::kFrameFixedSize + 4);
-    in.read_exact(MutableByteView(head).subspan(format::kFrameFixedSize), where + " window table");
+    in.read_exact(MutableByteView(head).subspan(format::kFrameFixedSize),
+                  "the window table of " + where);
     window_count =
         format::parse_window_count(ByteView(head).subspan(format::kFrameFixedSize), frame, where);
   }
   size_t rest = FrameHeader::frame_header_size(frame.codec, window_count) - head.size();
-  Bytes tail = in.read_growing(rest, where + " frame header");
+  Bytes tail = in.read_growing(rest, "the frame header of " + where);
   head.insert(head.end(), tail.begin(), tail.end());
   format::parse_frame_rest(head, frame, header.block_size, where);
 
-  Bytes payload = in.read_growing(frame.payload_size, where + " payload");
+  Bytes payload = in.read_growing(frame.payload_size, "the payload of " + where);
   if (xxh3_64(payload) != frame.payload_check) {
     throw CorruptInput(fmt::format("{}: payload checksum mismatch", where));
   }

@@ -20,9 +20,17 @@ constexpr const char* kModelFileSuffix = ".lmzm";
 std::filesystem::path resolve_models_dir(const std::filesystem::path& given) {
   if (!given.empty()) return given;
   if (const char* env = std::getenv("LMZ_MODELS_DIR"); env != nullptr && *env != '\0') return env;
+  std::error_code ec;
+  // An installed tree moved as a whole (`cmake --install --prefix P`, a
+  // package) finds its models beside the running program: P/bin/lmz and
+  // P/sbin/lmzd both reach P/share/lmz/models.
+  auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    auto beside = (exe.parent_path() / LMZ_MODELS_INSTALL_RELPATH).lexically_normal();
+    if (std::filesystem::is_directory(beside, ec)) return beside;
+  }
   // A build that was never installed finds the models in its source tree,
   // so that the README's first command runs on the shipped default model.
-  std::error_code ec;
   if (!std::filesystem::is_directory(LMZ_MODELS_INSTALL_DIR, ec) &&
       std::filesystem::is_directory(LMZ_SOURCE_MODELS_DIR, ec)) {
     return LMZ_SOURCE_MODELS_DIR;

@@ -193,17 +193,26 @@ BOOST_AUTO_TEST_CASE(info_json_is_valid_and_consistent) {
                  tree.get<uint64_t>("codecs.stored") ==
              blocks);
 
-  // -l gives the same in words; several files with --json give an array.
+  BOOST_TEST(tree.get<int>("schema") == 1);
+
+  // -l gives the same in words; several files with --json give one object
+  // per line, each of the same shape as for one file (doc/info-json.md).
   RunResult list = run_lmz({"-l", "d.lmz"}, in_dir(dir.path()));
   BOOST_TEST(list.exit_code == 0, describe(list));
   BOOST_TEST(list.out.find("order2") != std::string::npos);
   BOOST_REQUIRE(compress_in(dir, "e", "").exit_code == 0);
   RunResult both = run_lmz({"-l", "--json", "d.lmz", "e.lmz"}, in_dir(dir.path()));
   BOOST_REQUIRE_MESSAGE(both.exit_code == 0, describe(both));
-  pt::ptree array;
-  BOOST_REQUIRE_NO_THROW(array = parse_json(both.out));
-  BOOST_TEST(array.size() == 2u);
-  BOOST_TEST(array.back().second.get<uint64_t>("raw_size") == 0u);
+  std::istringstream lines(both.out);
+  std::vector<pt::ptree> objects;
+  for (std::string line; std::getline(lines, line);) {
+    BOOST_REQUIRE_NO_THROW(objects.push_back(parse_json(line)));
+  }
+  BOOST_REQUIRE(objects.size() == 2u);
+  BOOST_TEST(objects[0].get<std::string>("file") == "d.lmz");
+  BOOST_TEST(objects[0].get<uint64_t>("raw_size") == data.size());
+  BOOST_TEST(objects[1].get<uint64_t>("raw_size") == 0u);
+  BOOST_TEST(objects[1].get<int>("schema") == 1);
 }
 
 BOOST_AUTO_TEST_CASE(info_of_concatenated_archives) {

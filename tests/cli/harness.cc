@@ -2,9 +2,17 @@
 
 #include <fcntl.h>
 #include <stdlib.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <condition_variable>
+#include <csignal>
+#include <mutex>
+#include <thread>
 
 #include <algorithm>
 #include <cstring>
@@ -36,25 +44,50 @@ int open_pty(std::string& slave_name) {
 
 }  // namespace
 
-RunResult run_lmz(const std::vector<std::string>& args, const RunOptions& options) {
+std::string lmz_path() {
+  const char* env = std::getenv("LMZ_TEST_LMZ");
+  return env != nullptr && *env != '\0' ? std::string(env) : std::string(LMZ_CLI_PATH);
+}
+
+struct LmzProcess::State {
   TempDir io;
-  auto in_path = io / "stdin";
-  auto out_path = io / "stdout";
-  auto err_path = io / "stderr";
-  if (options.stdin_data) write_file(in_path, *options.stdin_data);
+  RunOptions options;
   int master = -1;
+  std::thread reader;
+  mutable std::mutex mutex;
+  std::condition_variable changed;
+  std::string terminal;  // guarded by mutex
+  bool closed = false;   // guarded by mutex
+  bool waited = false;
+  RunResult result;
+};
+
+LmzProcess::LmzProcess(const std::vector<std::string>& args, const RunOptions& options)
+    : state_(std::make_unique<State>()) {
+  State& st = *state_;
+  st.options = options;
+  auto in_path = st.io / "stdin";
+  auto out_path = st.io / "stdout";
+  auto err_path = st.io / "stderr";
+  if (options.stdin_data) write_file(in_path, *options.stdin_data);
   std::string slave_name;
-  if (options.stdout_is_terminal || options.stdin_is_terminal) master = open_pty(slave_name);
+  if (options.stdout_is_terminal || options.stdin_is_terminal || options.stderr_is_terminal) {
+    st.master = open_pty(slave_name);
+    struct winsize ws {};
+    ws.ws_col = 80;
+    ws.ws_row = 24;
+    ioctl(st.master, TIOCSWINSZ, &ws);
+  }
 
   std::vector<std::string> argv_storage;
-  argv_storage.push_back(LMZ_CLI_PATH);
+  argv_storage.push_back(lmz_path());
   argv_storage.insert(argv_storage.end(), args.begin(), args.end());
   std::vector<char*> argv;
   for (auto& a : argv_storage) argv.push_back(a.data());
   argv.push_back(nullptr);
   std::vector<std::string> env_storage;
   std::map<std::string, std::string> env = options.env;
-  env.emplace("LMZ_SOCKET", (io / "no-daemon.sock").string());
+  env.emplace("LMZ_SOCKET", (st.io / "no-daemon.sock").string());
   for (char** e = environ; *e != nullptr; ++e) {
     std::string_view entry(*e);
     if (env.count(std::string(entry.substr(0, entry.find('=')))) == 0) {
@@ -69,16 +102,19 @@ RunResult run_lmz(const std::vector<std::string>& args, const RunOptions& option
   std::string in_name = options.stdin_data ? in_path.string() : std::string("/dev/null");
   std::string out_name = out_path.string();
   std::string err_name = err_path.string();
+  std::string stdout_path = options.stdout_path.string();
 
-  pid_t pid = fork();
-  if (pid < 0) throw std::runtime_error("fork failed");
-  if (pid == 0) {
+  pid_ = fork();
+  if (pid_ < 0) throw std::runtime_error("fork failed");
+  if (pid_ == 0) {
     if (!cwd.empty() && chdir(cwd.c_str()) != 0) child_fail("chdir failed\n");
     int in = open(options.stdin_is_terminal ? slave_name.c_str() : in_name.c_str(), O_RDONLY);
-    int out = options.stdout_is_terminal
+    int out = options.stdout_is_terminal ? open(slave_name.c_str(), O_WRONLY)
+              : !stdout_path.empty()     ? open(stdout_path.c_str(), O_WRONLY)
+                                     : open(out_name.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    int err = options.stderr_is_terminal
                   ? open(slave_name.c_str(), O_WRONLY)
-                  : open(out_name.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    int err = open(err_name.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+                  : open(err_name.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
     if (in < 0 || out < 0 || err < 0) child_fail("cannot open the child's stdio\n");
     dup2(in, STDIN_FILENO);
     dup2(out, STDOUT_FILENO);
@@ -86,18 +122,77 @@ RunResult run_lmz(const std::vector<std::string>& args, const RunOptions& option
     execve(argv[0], argv.data(), envp.data());
     child_fail("exec of lmz failed\n");
   }
+  if (st.master >= 0) {
+    // Drains the terminal (a full one would stop lmz) until lmz closed it.
+    st.reader = std::thread([&st] {
+      char buffer[4096];
+      for (;;) {
+        ssize_t n = read(st.master, buffer, sizeof buffer);
+        if (n < 0 && errno == EINTR) continue;
+        std::lock_guard lock(st.mutex);
+        if (n <= 0) {
+          st.closed = true;
+          st.changed.notify_all();
+          return;
+        }
+        st.terminal.append(buffer, static_cast<size_t>(n));
+        st.changed.notify_all();
+      }
+    });
+  }
+}
+
+LmzProcess::~LmzProcess() {
+  if (!state_->waited && pid_ > 0) {
+    kill(pid_, SIGKILL);
+    try {
+      wait();
+    } catch (...) {
+    }
+  }
+}
+
+bool LmzProcess::wait_for_terminal(const std::string& text, size_t from, int timeout_s) {
+  State& st = *state_;
+  std::unique_lock lock(st.mutex);
+  return st.changed.wait_for(lock, std::chrono::seconds(timeout_s),
+                             [&] {
+                               return (st.terminal.size() > from &&
+                                       st.terminal.find(text, from) != std::string::npos) ||
+                                      st.closed;
+                             }) &&
+         st.terminal.size() > from && st.terminal.find(text, from) != std::string::npos;
+}
+
+std::string LmzProcess::terminal() const {
+  std::lock_guard lock(state_->mutex);
+  return state_->terminal;
+}
+
+RunResult LmzProcess::wait() {
+  State& st = *state_;
+  if (st.waited) return st.result;
   int status = 0;
   struct rusage usage {};
-  while (wait4(pid, &status, 0, &usage) < 0) {
+  while (wait4(pid_, &status, 0, &usage) < 0) {
     if (errno != EINTR) throw std::runtime_error("wait4 failed");
   }
-  if (master >= 0) close(master);
-  RunResult result;
+  st.waited = true;
+  if (st.reader.joinable()) st.reader.join();
+  if (st.master >= 0) close(st.master);
+  RunResult& result = st.result;
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   result.max_rss_kb = usage.ru_maxrss;
-  if (!options.stdout_is_terminal) result.out = read_file(out_path);
-  result.err = read_file(err_path);
+  if (!st.options.stdout_is_terminal && st.options.stdout_path.empty()) {
+    result.out = read_file(st.io / "stdout");
+  }
+  result.err = st.options.stderr_is_terminal ? terminal() : read_file(st.io / "stderr");
   return result;
+}
+
+RunResult run_lmz(const std::vector<std::string>& args, const RunOptions& options) {
+  LmzProcess process(args, options);
+  return process.wait();
 }
 
 TempDir::TempDir() {
@@ -130,6 +225,25 @@ Blob read_file(const std::filesystem::path& path) {
   std::ostringstream data;
   data << in.rdbuf();
   return data.str();
+}
+
+Blob read_to_end(int fd) {
+  Blob data;
+  char buffer[65536];
+  for (;;) {
+    ssize_t n = read(fd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    data.append(buffer, static_cast<size_t>(n));
+  }
+  close(fd);
+  return data;
+}
+
+Blob read_fifo(const std::filesystem::path& path) {
+  int fd = open(path.c_str(), O_RDONLY);
+  if (fd < 0) throw std::runtime_error("cannot open " + path.string());
+  return read_to_end(fd);
 }
 
 void write_file(const std::filesystem::path& path, const Blob& data) {

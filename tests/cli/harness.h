@@ -4,9 +4,11 @@
 // can link it together with the lmzd test harness (tests/daemon/harness.h).
 #pragma once
 
+#include <sys/types.h>
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -20,6 +22,13 @@ struct RunOptions {
   std::optional<Blob> stdin_data;   // absent: /dev/null
   bool stdout_is_terminal = false;  // attach a pseudo-terminal as stdout
   bool stdin_is_terminal = false;   // attach a pseudo-terminal as stdin
+  // Attach a pseudo-terminal as stderr (of 80 columns); RunResult::err is
+  // then everything written to it, escape sequences included. With
+  // stdout_is_terminal too, both are the same terminal.
+  bool stderr_is_terminal = false;
+  // Standard output opened from this path (a FIFO the test reads, say)
+  // instead of a file of the harness; RunResult::out is then empty.
+  std::filesystem::path stdout_path;
   // Environment variables to set, replacing inherited ones. Unless set
   // here, LMZ_SOCKET names a path where no daemon listens, so that the tests
   // never depend on an lmzd that happens to run on the machine.
@@ -44,8 +53,38 @@ inline RunOptions with_stdin(Blob data) {
   return options;
 }
 
-// Runs LMZ_CLI_PATH with `args` (without argv[0]).
+// The lmz binary the tests run: $LMZ_TEST_LMZ when set (to run the tests
+// against another build, e.g. an older one), else LMZ_CLI_PATH.
+std::string lmz_path();
+
+// Runs lmz with `args` (without argv[0]).
 RunResult run_lmz(const std::vector<std::string>& args, const RunOptions& options = {});
+
+// A running lmz, for tests that act while it runs (a FIFO it writes into,
+// a terminal it draws on). The destructor kills it if still running.
+class LmzProcess {
+ public:
+  LmzProcess(const std::vector<std::string>& args, const RunOptions& options = {});
+  ~LmzProcess();
+  LmzProcess(const LmzProcess&) = delete;
+  LmzProcess& operator=(const LmzProcess&) = delete;
+
+  pid_t pid() const { return pid_; }
+  // Waits until what lmz wrote to its terminal (stderr_is_terminal)
+  // contains `text` after the first `from` bytes; returns false when lmz
+  // closed the terminal first or `timeout_s` passed (a generous bound: the
+  // tests wait for events, not for time).
+  bool wait_for_terminal(const std::string& text, size_t from = 0, int timeout_s = 300);
+  // Everything written to the terminal so far.
+  std::string terminal() const;
+  // Waits for lmz to exit.
+  RunResult wait();
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+  pid_t pid_ = -1;
+};
 
 // A fresh directory under $TMPDIR, removed with everything in it.
 class TempDir {
@@ -64,6 +103,11 @@ class TempDir {
 };
 
 Blob read_file(const std::filesystem::path& path);
+// Reads `fd` to its end (EOF or an error) and closes it.
+Blob read_to_end(int fd);
+// Opens the FIFO `path` for reading (waiting for its writer) and reads it
+// to the end.
+Blob read_fifo(const std::filesystem::path& path);
 void write_file(const std::filesystem::path& path, const Blob& data);
 
 // Deterministic test data.
