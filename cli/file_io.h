@@ -194,6 +194,6 @@ inline constexpr const char* kTempSuffix = ".lmz-tmp";
 int remove_stale_temp_files(const std::string& path, int64_t min_age_seconds);
 
 // How old a temporary file must be before remove_stale_temp_files takes it.
-inline constexpr int64_t kStaleTempSeconds = 24 * 3600;
+inline constexpr int64_t kStaleTempSeconds = 3600;
 
 }  // namespace lmz::cli

@@ -243,6 +243,15 @@ ByteRange parse_range(std::string_view text) {
 Options parse_options(const std::vector<std::string>& args) {
   Options opts;
   bool saw_decompress = false;
+  // Called as unlmz: lmz -d; as lmzcat: lmz -dc (links installed beside lmz).
+  if (!args.empty()) {
+    std::string_view program = args[0];
+    if (auto slash = program.rfind('/'); slash != std::string_view::npos) {
+      program.remove_prefix(slash + 1);
+    }
+    if (program == "unlmz" || program == "lmzcat") saw_decompress = true;
+    if (program == "lmzcat") opts.to_stdout = true;
+  }
   size_t i = 1;
   // `lmz info FILE...` is `lmz -l FILE...`. A file named "info" is
   // compressed with `lmz ./info` or `lmz -- info`.

@@ -16,7 +16,6 @@
 #include <functional>
 #include <memory>
 #include <mutex>
-#include <numeric>
 #include <span>
 #include <system_error>
 #include <thread>
@@ -242,8 +241,10 @@ Group make_group(size_t first, std::vector<size_t> sizes) {
   Group g;
   g.first = first;
   g.sizes = std::move(sizes);
-  g.order.resize(g.sizes.size());
-  std::iota(g.order.begin(), g.order.end(), 0);
+  // Filled by push_back, not resize(): GCC 12 at -O3 sees a null pointer in
+  // the value-initialisation resize() inlines (-Wnull-dereference).
+  g.order.reserve(g.sizes.size());
+  for (size_t i = 0; i < g.sizes.size(); ++i) g.order.push_back(static_cast<uint32_t>(i));
   std::stable_sort(g.order.begin(), g.order.end(),
                    [&](uint32_t a, uint32_t b) { return g.sizes[a] > g.sizes[b]; });
   return g;

@@ -29,6 +29,14 @@ std::vector<std::filesystem::path> module_candidates() {
   std::error_code ec;
   auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
   if (!ec) paths.push_back(exe.parent_path() / LMZ_ENGINE_INSTALL_RELPATH);
+  // Beside the shared library this code is in (liblmz.so in LIBDIR, used by
+  // a program installed anywhere, e.g. python3): LIBDIR/lmz/.
+  Dl_info self{};
+  if (::dladdr(reinterpret_cast<void*>(&neural_engine_available), &self) != 0 &&
+      self.dli_fname != nullptr && exe != std::filesystem::path(self.dli_fname)) {
+    paths.push_back(std::filesystem::path(self.dli_fname).parent_path() / "lmz" /
+                    "liblmz_engine.so");
+  }
   paths.emplace_back(LMZ_ENGINE_BUILD_PATH);
   return paths;
 }

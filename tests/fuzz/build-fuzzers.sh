@@ -14,7 +14,7 @@ mkdir -p "$build"
 exec 9>"$build/.build-fuzzers.lock"
 flock 9
 if [[ ! -f "$build/CMakeCache.txt" ]]; then
-  cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLMZ_WERROR=ON \
     -DCMAKE_CXX_COMPILER="$cxx" -DLMZ_WITH_TORCH=OFF -DLMZ_FUZZ=ON >&2
 fi
 cmake --build "$build" --target fuzz_targets -- -j"${LMZ_JOBS:-2}" >&2
