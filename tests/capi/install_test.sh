@@ -66,7 +66,8 @@ cc "$p/share/doc/lmz/examples/c/lmz_example.c" -o "$work/example-pc" \
   fail "building the example with pkg-config"
 "$work/example-pc" order2 || fail "the example (pkg-config) failed"
 if [[ $engine == engine ]]; then
-  # The library finds the models beside itself too, whatever program uses it.
-  "$work/example-pc" small | grep -q "model small" || fail "liblmz did not find its model small"
+  # The library finds the models beside itself too, whatever program uses it
+  # (an unknown model fails the compression).
+  "$work/example-pc" small || fail "liblmz did not find its model small"
 fi
 echo "install_test: 1 passed, 0 failed"
