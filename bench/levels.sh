@@ -36,32 +36,38 @@ trap 'rm -rf "$work"' EXIT
 for tool in gnuplot zstd xz bzip3 brotli zpaq; do
   command -v $tool >/dev/null || { echo "levels.sh: $tool is missing (apt-get install gnuplot-nox zstd xz-utils bzip3 brotli zpaq)" >&2; exit 1; }
 done
-# The input: the held-out files, one after another (each tool sees the same
-# bytes as one stream, as a user compressing a directory with tar would).
-input=$work/heldout
-: > "$input"
+# The inputs: the held-out files, each compressed on its own (as a user
+# compresses files); sizes and times are summed over them.
+mkdir "$work/in"
 for f in "$corpora"/heldout/*.xz; do
-  if ((sample > 0)); then xz -dc "$f" | head -c "$sample" >> "$input"; else xz -dc "$f" >> "$input"; fi
+  name=$(basename "$f" .xz)
+  if ((sample > 0)); then (xz -dc "$f" || true) | head -c "$sample" > "$work/in/$name"; else xz -dc "$f" > "$work/in/$name"; fi
 done
-size=$(stat -c %s "$input")
-echo "levels.sh: $(ls "$corpora"/heldout/*.xz | wc -l) held-out files, $size bytes"
+files=("$work"/in/*)
+size=$(cat "${files[@]}" | wc -c)
+echo "levels.sh: ${#files[@]} held-out files, $size bytes"
 
 now() { date +%s.%N; }
 tsv=$results/levels-$label.tsv
 printf 'tool\tsetting\tinput\toutput\tcompress_s\tdecompress_s\tround_trip\n' > "$tsv"
-# run TOOL SETTING COMPRESS-COMMAND DECOMPRESS-COMMAND (commands read stdin, write stdout)
+# run TOOL SETTING COMPRESS-COMMAND DECOMPRESS-COMMAND (commands read stdin,
+# write stdout), once per file.
 run() {
   local tool=$1 setting=$2 c=$3 d=$4
-  local t0 t1 t2
-  t0=$(now)
-  bash -c "$c" < "$input" > "$work/out" || { echo "levels.sh: $tool $setting failed" >&2; return; }
-  t1=$(now)
-  bash -c "$d" < "$work/out" > "$work/back"
-  t2=$(now)
-  local ok=yes
-  cmp -s "$input" "$work/back" || ok=NO
-  printf '%s\t%s\t%s\t%s\t%.3f\t%.3f\t%s\n' "$tool" "$setting" "$size" "$(stat -c %s "$work/out")" \
-    "$(echo "$t1 - $t0" | bc)" "$(echo "$t2 - $t1" | bc)" "$ok" | tee -a "$tsv"
+  local out=0 ct=0 dt=0 ok=yes t0 t1 t2 f
+  for f in "${files[@]}"; do
+    t0=$(now)
+    bash -c "$c" < "$f" > "$work/out" || { echo "levels.sh: $tool $setting failed on $f" >&2; return; }
+    t1=$(now)
+    bash -c "$d" < "$work/out" > "$work/back"
+    t2=$(now)
+    cmp -s "$f" "$work/back" || ok=NO
+    out=$((out + $(stat -c %s "$work/out")))
+    ct=$(echo "$ct + $t1 - $t0" | bc)
+    dt=$(echo "$dt + $t2 - $t1" | bc)
+  done
+  printf '%s\t%s\t%s\t%s\t%.3f\t%.3f\t%s\n' "$tool" "$setting" "$size" "$out" "$ct" "$dt" "$ok" |
+    tee -a "$tsv"
 }
 
 for l in $levels; do
@@ -78,8 +84,8 @@ for m in 1 2 3 4 5; do
 done
 
 # Charts: bits per byte against MB/s (log scale), one series per tool.
-what="held-out split, $size bytes"
-((sample > 0)) && what="held-out split, first $sample bytes of each file ($size bytes)"
+what="held-out split, ${#files[@]} files, $size bytes"
+((sample > 0)) && what="held-out split, first $sample bytes of each of ${#files[@]} files ($size bytes)"
 for phase in compress decompress; do
   col=5; [[ $phase == decompress ]] && col=6
   gnuplot <<GNUPLOT

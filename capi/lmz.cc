@@ -233,6 +233,7 @@ lmz_context* lmz_context_new(const lmz_options* options) {
     backend.model = context->settings.model;
     backend.log_model = context->settings.log_model;
     backend.stage = context->settings.stage;
+    backend.log_stage = context->settings.log_stage;
     backend.threads = context->options.threads;
     context->backend = lmz::cli::make_in_process_backend(backend);
     return context.release();

@@ -114,6 +114,7 @@ class InProcessBackend final : public CodecBackend {
         model_(options.model),
         log_model_(options.log_model),
         stage_(options.stage),
+        log_stage_(options.log_stage),
         threads_(options.threads),
         meter_(options.meter) {}
 
@@ -142,7 +143,7 @@ class InProcessBackend final : public CodecBackend {
     if (log_model_ == "same" || main.model().name == kOrder2ModelName) return nullptr;
     Predictor& model = registry_.by_name_or_path(log_model_);
     if (model.id().hash == main.model().hash) return nullptr;
-    return &codec_for(model, stage_);
+    return &codec_for(model, log_stage_);
   }
 
   // The codec for an archive's model, also loaded only when a block needs
@@ -190,6 +191,7 @@ class InProcessBackend final : public CodecBackend {
   std::string model_;
   std::string log_model_;
   StageId stage_;
+  StageId log_stage_;
   size_t threads_;
   WorkMeter* meter_;
   std::mutex codecs_mutex_;

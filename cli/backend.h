@@ -43,6 +43,10 @@ struct BackendOptions {
   std::string model;                 // empty: the registry's default model
   std::string log_model = "order2";  // for log-like blocks; "same": model
   StageId stage = default_stage();   // coding stage for compression
+  // Coding stage of the log model: the mixing stage even at levels whose
+  // main model codes directly (a log is small only through the in-window
+  // models: order2 coded directly is larger than zstd).
+  StageId log_stage = default_stage();
   // Most threads one codec call codes with (0: one per hardware thread),
   // and, on lmzd, most connections used at once.
   size_t threads = 0;

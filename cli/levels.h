@@ -29,6 +29,7 @@ struct LevelPreset {
   uint32_t window_size = 16u << 10;
   uint32_t log_window_size = 256u << 10;
   int zstd_level = 19;
+  uint32_t block_size = 1u << 20;
 };
 
 // The preset of `level` (kMinLevel .. kMaxLevel); throws UsageError otherwise.
@@ -41,6 +42,7 @@ struct CodecSettings {
   std::string model;                 // empty: the default model rule
   std::string log_model = "order2";  // "same": the model codes logs too (-e)
   StageId stage = 0;
+  StageId log_stage = 0;  // always the mixing stage (BackendOptions::log_stage)
   WriterOptions writer;
 };
 

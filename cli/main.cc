@@ -33,6 +33,7 @@ std::unique_ptr<lmz::cli::CodecBackend> make_backend(const lmz::cli::Options& op
   backend.model = settings.model;
   backend.log_model = settings.log_model;
   backend.stage = settings.stage;
+  backend.log_stage = settings.log_stage;
   backend.threads = opts.threads;
   backend.meter = &meter;
   DaemonUse daemon = opts.mode == Mode::kList ? DaemonUse::kForbidden : opts.daemon;

@@ -59,12 +59,14 @@ BOOST_AUTO_TEST_CASE(level_settings_and_overrides) {
   CodecSettings one = resolve_settings(parse({"-1"}));
   BOOST_TEST(!one.writer.allow_neural);
   BOOST_TEST(one.writer.zstd_level == 3);
-  CodecSettings six = resolve_settings(parse({"-6"}));
-  BOOST_TEST(six.model == "order2");
-  BOOST_TEST(six.writer.window_size == 262144u);
+  CodecSettings five = resolve_settings(parse({"-5"}));
+  BOOST_TEST(five.model == "order2");
+  BOOST_TEST(five.writer.window_size == 262144u);
+  BOOST_TEST(resolve_settings(parse({"-7"})).writer.block_size == 4194304u);
   CodecSettings eight = resolve_settings(parse({"-8"}));
   BOOST_TEST(eight.model == "small");
   BOOST_TEST(eight.stage == kDirectStage);
+  BOOST_TEST(eight.log_stage == default_stage());  // logs keep the mixing stage
   CodecSettings best = resolve_settings(parse({"-19", "-e"}));
   BOOST_TEST(best.model == "large");
   BOOST_TEST(best.log_model == "same");
@@ -75,7 +77,7 @@ BOOST_AUTO_TEST_CASE(level_settings_and_overrides) {
   BOOST_TEST(over.writer.zstd_level == 5);
   BOOST_TEST(!over.writer.parallel_codecs);  // -T: no codec beside another
   // A level's 1 MiB windows with smaller blocks are whole blocks.
-  BOOST_TEST(resolve_settings(parse({"-7", "--block-size", "64K"})).writer.window_size == 65536u);
+  BOOST_TEST(resolve_settings(parse({"-6", "--block-size", "64K"})).writer.window_size == 65536u);
   for (int level = kMinLevel; level <= kMaxLevel; ++level) {
     const LevelPreset& p = level_preset(level);
     BOOST_TEST(p.level == level);

@@ -54,8 +54,8 @@ BOOST_AUTO_TEST_CASE(levels_pick_settings) {
     RunResult r = run_lmz(full, in_dir(dir.path()));
     BOOST_TEST(r.exit_code == 0, args[0] << ": " << describe(r));
   }
-  // -6: order2 with 256 KiB prose windows; -4: 16 KiB.
-  BOOST_REQUIRE(run_lmz({"-6", "--local", "-f", "t"}, in_dir(dir.path())).exit_code == 0);
+  // -5: order2 with 256 KiB prose windows; -4: 64 KiB.
+  BOOST_REQUIRE(run_lmz({"-5", "--local", "-f", "t"}, in_dir(dir.path())).exit_code == 0);
   pt::ptree six = info_of(dir, "t.lmz");
   const auto& member = six.get_child("members").front().second;
   BOOST_TEST(member.get<std::string>("model.name") == "order2");
@@ -67,10 +67,10 @@ BOOST_AUTO_TEST_CASE(levels_pick_settings) {
                  .front()
                  .second.get_child("blocks")
                  .front()
-                 .second.get<uint32_t>("window_size") == 16384u);
+                 .second.get<uint32_t>("window_size") == 65536u);
   // Explicit options win over the level, in either order.
   BOOST_REQUIRE(
-      run_lmz({"--window-size", "8K", "-6", "--local", "-f", "t"}, in_dir(dir.path())).exit_code ==
+      run_lmz({"--window-size", "8K", "-5", "--local", "-f", "t"}, in_dir(dir.path())).exit_code ==
       0);
   BOOST_TEST(info_of(dir, "t.lmz")
                  .get_child("members")
