@@ -9,7 +9,10 @@
 #   LMZ               the lmz binary (default build/cli/lmz)
 #   LMZ_BENCH_ARGS    extra lmz options (default: --local --device cpu; for a
 #                     GPU run: --local --device cuda)
-#   LMZ_LEVELS        which lmz levels (default: 1 .. 19)
+#   LMZ_LEVELS        which lmz levels (default: 1 .. 19; empty: none)
+#   LMZ_APPEND=1      add to the existing TSV instead of starting it anew
+#                     (e.g. levels measured in several runs)
+#   LMZ_OTHERS=0      measure only lmz (default 1: the other tools too)
 #   LMZ_SAMPLE_BYTES  take only the first N bytes of each held-out file
 #                     (default: the whole files); the chart says so
 #   LMZ_CORPORA_DIR   corpora (default ../shared/corpora), heldout/*.xz
@@ -26,7 +29,7 @@ label=${1:-cpu}
 lmz=${LMZ:-$root/build/cli/lmz}
 if [[ $label == gpu ]]; then default_args="--local --device cuda"; else default_args="--local --device cpu"; fi
 read -r -a lmz_args <<<"${LMZ_BENCH_ARGS:-$default_args}"
-levels=${LMZ_LEVELS:-$(seq 1 19)}
+levels=${LMZ_LEVELS-$(seq 1 19)}
 corpora=${LMZ_CORPORA_DIR:-$root/../shared/corpora}
 sample=${LMZ_SAMPLE_BYTES:-0}
 results=$root/bench/results
@@ -49,7 +52,9 @@ echo "levels.sh: ${#files[@]} held-out files, $size bytes"
 
 now() { date +%s.%N; }
 tsv=$results/levels-$label.tsv
-printf 'tool\tsetting\tinput\toutput\tcompress_s\tdecompress_s\tround_trip\n' > "$tsv"
+if [[ ${LMZ_APPEND:-0} != 1 ]]; then
+  printf 'tool\tsetting\tinput\toutput\tcompress_s\tdecompress_s\tround_trip\n' > "$tsv"
+fi
 # run TOOL SETTING COMPRESS-COMMAND DECOMPRESS-COMMAND (commands read stdin,
 # write stdout), once per file.
 run() {
@@ -73,6 +78,7 @@ run() {
 for l in $levels; do
   run lmz "-$l" "'$lmz' ${lmz_args[*]} -$l -c" "'$lmz' ${lmz_args[*]} -dc"
 done
+if [[ ${LMZ_OTHERS:-1} == 1 ]]; then
 for l in 1 3 9 19; do run zstd "-$l" "zstd -q -T1 -$l -c" "zstd -q -dc"; done
 run zstd "-19 --long" "zstd -q -T1 -19 --long=27 -c" "zstd -q -d --long=27 -c"
 for l in 0 3 6 9 9e; do run xz "-$l" "xz -T1 -${l/e/ -e} -c" "xz -dc"; done
@@ -82,6 +88,7 @@ for m in 1 2 3 4 5; do
   run zpaq "-m$m" "cd '$work' && cat > zin && rm -f z.zpaq && zpaq a z.zpaq zin -m$m -t1 >/dev/null && cat z.zpaq" \
     "cd '$work' && cat > z2.zpaq && rm -rf zx && mkdir zx && cd zx && zpaq x ../z2.zpaq -t1 >/dev/null && cat zin"
 done
+fi
 
 # Charts: bits per byte against MB/s (log scale), one series per tool.
 what="held-out split, ${#files[@]} files, $size bytes"
@@ -98,9 +105,11 @@ set logscale x
 set grid
 set key outside right
 set datafile separator "\t"
-plot for [t in "lmz zstd xz bzip3 brotli zpaq"] "$tsv" using (\$1 eq t ? \$3 / \$$col / 1e6 : 1/0):(\$1 eq t ? 8 * \$4 / \$3 : 1/0) \
+plot for [t in "lmz zstd xz bzip3 brotli zpaq"] "$tsv" skip 1 \
+       using (strcol(1) eq t ? \$3 / \$$col / 1e6 : 1/0):(strcol(1) eq t ? 8 * \$4 / \$3 : 1/0) \
        with linespoints pt 7 title t, \
-     "$tsv" using (\$1 eq "lmz" ? \$3 / \$$col / 1e6 : 1/0):(8 * \$4 / \$3):2 with labels offset 1.2,0.6 font ",8" notitle
+     "$tsv" skip 1 using (strcol(1) eq "lmz" ? \$3 / \$$col / 1e6 : 1/0):(8 * \$4 / \$3):2 \
+       with labels offset 1.2,0.6 font ",8" notitle
 GNUPLOT
 done
 echo "levels.sh: wrote $tsv and $results/levels-$label-{compress,decompress}.png"

@@ -18,11 +18,11 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 check_installed() {
-  set -e
   local t
   t=$(mktemp -d)
   cd "$t"
-  head -c 50000 /usr/share/doc/lmz/spec/FORMAT.md > text
+  # Documents are compressed by dh_compress.
+  zcat -f /usr/share/doc/lmz/spec/FORMAT.md* | head -c 50000 > text
   lmz -v --local text
   lmz -t text.lmz
   cmp <(lmzcat text.lmz) text
@@ -34,7 +34,7 @@ check_installed() {
   cmake -S /usr/share/doc/liblmz-dev/examples/c -B build >/dev/null
   cmake --build build >/dev/null
   ./build/lmz_example small
-  python3 -c 'import lmz; assert lmz.decompress(lmz.compress(b"hi" * 1000, level=6)) == b"hi" * 1000; print("python3-lmz", lmz.version())'
+  /usr/bin/python3 -c 'import lmz; assert lmz.decompress(lmz.compress(b"hi" * 1000, level=6)) == b"hi" * 1000; print("python3-lmz", lmz.version())'
   if command -v systemd-analyze >/dev/null; then
     systemd-analyze verify /lib/systemd/system/lmzd.socket /lib/systemd/system/lmzd.service || true
   fi
@@ -46,8 +46,8 @@ case ${1:-} in
   --check)
     out=$2
     apt-get install -y "$out"/lmz_*.deb "$out"/liblmz0_*.deb "$out"/liblmz-dev_*.deb "$out"/python3-lmz_*.deb
-    (check_installed)
-    status=$?
+    status=0
+    bash -euo pipefail -c "$(declare -f check_installed); check_installed" || status=$?
     apt-get purge -y lmz liblmz0 liblmz-dev python3-lmz >/dev/null
     exit $status
     ;;
@@ -59,8 +59,7 @@ case ${1:-} in
     mount --bind /proc "$chroot_dir/proc"
     trap 'umount "$chroot_dir/proc"' EXIT
     chroot "$chroot_dir" sh -c 'apt-get update && apt-get install -y man-db pkg-config cmake gcc libc6-dev python3 /tmp/*.deb'
-    declare -f check_installed > "$chroot_dir/tmp/check.sh"
-    echo check_installed >> "$chroot_dir/tmp/check.sh"
+    { echo "set -euo pipefail"; declare -f check_installed; echo check_installed; } > "$chroot_dir/tmp/check.sh"
     chroot "$chroot_dir" bash /tmp/check.sh
     exit $?
     ;;
