@@ -101,6 +101,11 @@ class CountingPredictor final : public Predictor {
     return std::make_unique<CountingBatch>(model_.start_batch(windows), meter_);
   }
   size_t preferred_batch_size() const override { return model_.preferred_batch_size(); }
+  // The model's device-resident codec where it has one (a GPU): its work is
+  // not counted per step, so the progress line advances per batch there.
+  std::unique_ptr<WindowCodec> make_resident_codec(StageId stage) override {
+    return model_.make_resident_codec(stage);
+  }
 
  private:
   Predictor& model_;

@@ -177,7 +177,12 @@ void ArchiveWriter::State::queue_block(WriterStats& stats, ByteView raw, bool te
   // thousands of windows per call), asked once a block needs that codec:
   // asking earlier could load a model that input without such blocks never
   // needs.
-  if (text && options.allow_neural && &codec_for(content) == &codec) main_codec_needed = true;
+  // A block too small for a neural frame to win never needs it either.
+  const uint32_t ws = content == Content::kLog ? options.log_window_size : options.window_size;
+  if (text && options.allow_neural && &codec_for(content) == &codec &&
+      neural_can_win(raw.size(), ws)) {
+    main_codec_needed = true;
+  }
   const uint64_t preferred = main_codec_needed ? codec.preferred_batch_bytes() : 0;
   if (queued_bytes >= std::max(options.batch_bytes, preferred)) {
     code_queue(stats, progress);
@@ -196,8 +201,7 @@ void ArchiveWriter::State::code_queue(WriterStats& stats,
     ByteView raw = queue[i].raw;
     first_window[i] = windows.size();
     content[i] = queue[i].content;
-    const uint32_t ws =
-        content[i] == Content::kLog ? options.log_window_size : options.window_size;
+    const uint32_t ws = content[i] == Content::kLog ? options.log_window_size : options.window_size;
     if (queue[i].text && options.allow_neural && neural_can_win(raw.size(), ws)) {
       window_size[i] = ws;
       for (size_t off = 0; off < raw.size(); off += window_size[i]) {
